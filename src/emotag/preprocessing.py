@@ -1,0 +1,236 @@
+"""Text normalisation for short social-media text, written once in `tf.strings` ops.
+
+The same `TextNormalizer` runs eagerly while the tokenizer is fitted and the data is
+encoded, and inside the exported SavedModel, so training and serving cannot drift
+apart. Every step is a core TensorFlow op (no tensorflow-text), so plain TensorFlow
+loads the exported graph.
+
+Steps, in order:
+1. Per-character map (a lookup table): emoji become their `emoji.demojize` name as
+   separate words ("😂" -> " face with tears of joy "), emoji modifiers and zero-width
+   characters vanish, control characters and unicode spaces become spaces. Invalid
+   UTF-8 bytes become U+FFFD first.
+2. Lowercasing (unicode aware).
+3. URLs -> `<url>`, user mentions (`@bob`, `/u/bob`) -> `<user>`.
+4. Contractions expanded ("can't" -> "can not", "dont" -> "do not").
+5. Numbers -> `<number>`.
+6. Elongations squashed to two letters ("soooo" -> "soo").
+7. Punctuation split off as separate tokens; `[name]`, `[religion]` and the
+   placeholders above stay single tokens; whitespace folded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import string
+import sys
+import unicodedata
+from pathlib import Path
+
+import emoji
+import tensorflow as tf
+
+FORMAT_VERSION = 1
+
+# Tokens the normaliser may emit that punctuation splitting must keep whole.
+SPECIAL_TOKENS = ("[name]", "[religion]", "<url>", "<user>", "<number>")
+
+# Characters that modify the emoji before them; dropping them keeps "👍🏽" == "👍".
+_EMOJI_MODIFIERS = (
+    [chr(c) for c in range(0x1F3FB, 0x1F400)]  # skin tones
+    + [chr(c) for c in range(0x1F1E6, 0x1F200)]  # regional indicators (flag halves)
+    + ["\ufe0f", "\ufe0e", "\u20e3"]  # variation selectors, keycap
+)
+
+_APOSTROPHES = r"[\x{2019}\x{2018}\x{02BC}`\x{00B4}]"
+_URL = r"(?:https?://|www\.)\S+"
+_USER = r"(^|[^\pL\pN_/])(?:@|/?u/)[\pL\pN_\-]+"
+_NUMBER = r"\pN+(?:[.,:]\pN+)*"
+
+# (pattern, rewrite) pairs applied in order; patterns are RE2 (no lookaround, no
+# back-references), which is why the irregular forms come before the general suffixes.
+_CONTRACTIONS = (
+    (r"\bwon'?t\b", "will not"),
+    (r"\bcan'?t\b", "can not"),
+    (r"\bshan't\b", "shall not"),
+    (r"\bain'?t\b", "is not"),
+    (r"\blet's\b", "let us"),
+    (r"\by'all\b", "you all"),
+    (r"\b(do|does|did|is|was|are|were|could|should|would|have|has|had|must|need)nt\b",
+     r"\1 not"),
+    (r"\bim\b", "i am"),
+    (r"\bive\b", "i have"),
+    (r"\byoure\b", "you are"),
+    (r"\btheyre\b", "they are"),
+    (r"\b(that|what)s\b", r"\1 is"),
+    (r"n't\b", " not"),
+    (r"'re\b", " are"),
+    (r"'m\b", " am"),
+    (r"'ll\b", " will"),
+    (r"'ve\b", " have"),
+    (r"'d\b", " would"),
+    (r"\b(i|you|he|she|it|that|there|here|what|who|where|how)'s\b", r"\1 is"),
+)
+
+
+def _elongation_rules(letters: str = string.ascii_lowercase) -> list[tuple[str, str]]:
+    """Squash runs of 3+ identical letters to two, without back-references.
+
+    RE2 rewrites only know groups 1-9, so the alphabet goes in chunks of nine;
+    unmatched groups rewrite to the empty string.
+    """
+    rules = []
+    for start in range(0, len(letters), 9):
+        chunk = letters[start : start + 9]
+        pattern = "|".join(f"({c}){c}{{2,}}" for c in chunk)
+        rewrite = "".join(f"\\{i}\\{i}" for i in range(1, len(chunk) + 1))
+        rules.append((pattern, rewrite))
+    return rules
+
+
+def build_char_map() -> dict[str, str]:
+    """Returns the per-character replacement table (step 1 of the module docstring).
+
+    Built from the installed `emoji` package and Python's unicode database, then stored
+    in `preprocess_config.json`, so a saved run does not depend on either version.
+    """
+    table: dict[str, str] = {}
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        category = unicodedata.category(char)
+        if category == "Cc" or category in ("Zs", "Zl", "Zp"):
+            table[char] = " "
+        elif category == "Cf":
+            table[char] = ""
+    for glyph in emoji.EMOJI_DATA:
+        stripped = glyph.replace("\ufe0f", "")
+        if len(stripped) == 1:
+            name = emoji.demojize(stripped, delimiters=("", "")).replace("_", " ")
+            table[stripped] = f" {name} "
+    for char in _EMOJI_MODIFIERS:
+        table[char] = ""
+    # ASCII whitespace stays as is: the folding step handles it.
+    for char in " \t\n\r":
+        table.pop(char, None)
+    return table
+
+
+@dataclasses.dataclass
+class PreprocessConfig:
+    """Every setting that decides how raw text becomes tokens."""
+
+    lowercase: bool = True  # unicode-aware lowercasing
+    demojize: bool = True  # emoji -> words; else emoji kept as symbols
+    replace_urls: bool = True  # URLs -> <url>
+    replace_users: bool = True  # @user, /u/user -> <user>
+    replace_numbers: bool = True  # 1,000 / 3.5 / 42 -> <number>
+    expand_contractions: bool = True  # can't -> can not
+    squash_elongations: bool = True  # soooo -> soo
+    char_map: dict[str, str] | None = None  # step 1 table; None = build from `emoji`
+    format_version: int = FORMAT_VERSION
+
+    def resolved(self) -> PreprocessConfig:
+        """Returns a copy whose char_map is filled in (what gets saved with a run)."""
+        if self.char_map is not None:
+            return self
+        char_map = build_char_map()
+        if not self.demojize:
+            char_map = {k: v for k, v in char_map.items() if not v.strip()}
+        return dataclasses.replace(self, char_map=char_map)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self.resolved())
+
+    @classmethod
+    def from_dict(cls, data: dict) -> PreprocessConfig:
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise ValueError(
+                f"preprocess config format_version {version!r} is not supported "
+                f"(this code reads version {FORMAT_VERSION})"
+            )
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown preprocess config keys: {unknown}")
+        return cls(**data)
+
+    def save(self, path: str | Path, **extra) -> None:
+        """Writes the config (plus `extra` keys such as max_len) as JSON."""
+        payload = {**self.to_dict(), **extra}
+        Path(path).write_text(json.dumps(payload, ensure_ascii=False, indent=1))
+
+    @classmethod
+    def load(cls, path: str | Path) -> tuple[PreprocessConfig, dict]:
+        """Reads a config written by `save`; returns (config, extra keys)."""
+        data = json.loads(Path(path).read_text())
+        known = {f.name for f in dataclasses.fields(cls)}
+        extra = {k: v for k, v in data.items() if k not in known}
+        return cls.from_dict({k: v for k, v in data.items() if k in known}), extra
+
+
+class TextNormalizer(tf.Module):
+    """Raw strings -> normalised, space-separated token strings, as a TF graph.
+
+    Args:
+        config: a `PreprocessConfig`; its char map is built if missing.
+
+    Example:
+    >>> TextNormalizer(PreprocessConfig())(tf.constant(["Soooo happy 😂!!"]))
+    <tf.Tensor: ... numpy=array([b'soo happy face with tears of joy ! !'], ...)>
+    """
+
+    def __init__(self, config: PreprocessConfig, name: str | None = None):
+        super().__init__(name=name)
+        self.config = config.resolved()
+        keys = list(self.config.char_map)
+        values = [self.config.char_map[k] for k in keys]
+        self.char_table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(
+                tf.constant(keys, tf.string), tf.constant(values, tf.string)
+            ),
+            default_value="\x00",  # sentinel: "keep the character"
+        )
+        self.rules = self._rules()
+
+    def _rules(self) -> list[tuple[str, str]]:
+        c = self.config
+        rules = [(_APOSTROPHES, "'")]
+        if c.replace_urls:
+            rules.append((_URL, " <url> "))
+        if c.replace_users:
+            rules.append((_USER, r"\1 <user> "))
+        if c.expand_contractions:
+            rules.extend(_CONTRACTIONS)
+        if c.replace_numbers:
+            rules.append((_NUMBER, " <number> "))
+        if c.squash_elongations:
+            rules.extend(_elongation_rules())
+        specials = "|".join(t.replace("[", r"\[").replace("]", r"\]") for t in SPECIAL_TOKENS)
+        rules.append((f"({specials}|'s\\b|[^\\pL\\pN\\pM_\\s])", r" \1 "))
+        rules.append((r"\s+", " "))
+        return rules
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def __call__(self, texts: tf.Tensor) -> tf.Tensor:
+        chars = tf.strings.unicode_split(texts, "UTF-8", errors="replace")  # (batch, (chars))
+        mapped = self.char_table.lookup(chars.flat_values)
+        mapped = tf.where(mapped == "\x00", chars.flat_values, mapped)
+        texts = tf.strings.reduce_join(chars.with_flat_values(mapped), axis=-1)  # (batch,)
+        if self.config.lowercase:
+            texts = tf.strings.lower(texts, encoding="utf-8")
+        for pattern, rewrite in self.rules:
+            texts = tf.strings.regex_replace(texts, pattern, rewrite)
+        return tf.strings.strip(texts)
+
+    def tokens(self, texts: tf.Tensor) -> tf.RaggedTensor:
+        """Splits normalised text into a ragged (batch, (tokens)) string tensor."""
+        return tf.strings.split(self(texts))
+
+
+def normalize(texts: list[str], config: PreprocessConfig | None = None) -> list[str]:
+    """Convenience wrapper: normalises Python strings eagerly (for tests, notebooks)."""
+    normalizer = TextNormalizer(config or PreprocessConfig())
+    out = normalizer(tf.constant(texts, tf.string)).numpy()
+    return [t.decode("utf-8") for t in out]
