@@ -1,0 +1,104 @@
+"""Custom Keras layers."""
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="emotag")
+class AdditiveAttentionPooling(keras.layers.Layer):
+    """Additive (Bahdanau-style) attention pooling over the time axis.
+
+    Each time step gets a score `score_t = v^T tanh(W h_t + b)`; the scores are
+    softmax-normalised over the unmasked steps and the sequence is pooled into
+    their weighted sum. Padded steps (mask `False`) get exactly zero weight.
+    A row whose mask is entirely `False` (an empty sequence) gets all-zero
+    weights and therefore a zero pooled vector, never NaN.
+
+    The mask is taken from the `mask` call argument, which Keras fills in
+    automatically when the input comes from a mask-producing layer such as
+    `Embedding(mask_zero=True)` (possibly through mask-propagating layers like
+    `Bidirectional(LSTM(..., return_sequences=True))`).
+
+    Args:
+        units: int. Size of the attention hidden layer (the rows of `W`).
+        kernel_initializer: string or `keras.initializers` initializer for
+            `W` and `v`. Defaults to `"glorot_uniform"`.
+        **kwargs: other keyword arguments passed to `keras.layers.Layer`,
+            e.g. `name` and `dtype`.
+
+    Call arguments:
+        inputs: float tensor of shape `(batch, time, features)`.
+        mask: optional boolean tensor of shape `(batch, time)`; `True` marks
+            real tokens.
+
+    Returns:
+        Tuple `(pooled, weights)` of shapes `(batch, features)` and
+        `(batch, time)`.
+
+    Example:
+    ```python
+    tokens = keras.Input(shape=(None,), dtype="int32")
+    x = keras.layers.Embedding(1000, 16, mask_zero=True)(tokens)
+    x = keras.layers.Bidirectional(keras.layers.LSTM(8, return_sequences=True))(x)
+    pooled, weights = AdditiveAttentionPooling(units=32)(x)
+    outputs = keras.layers.Dense(28, activation="sigmoid")(pooled)
+    model = keras.Model(tokens, [outputs, weights])
+    ```
+    """
+
+    def __init__(self, units=128, kernel_initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        features = input_shape[-1]
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(features, self.units),
+            initializer=self.kernel_initializer,
+        )
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
+        self.score_kernel = self.add_weight(
+            name="score_kernel",
+            shape=(self.units,),
+            initializer=self.kernel_initializer,
+        )
+
+    def call(self, inputs, mask=None):
+        hidden = ops.tanh(ops.matmul(inputs, self.kernel) + self.bias)  # (batch, time, units)
+        scores = ops.tensordot(hidden, self.score_kernel, axes=1)  # (batch, time)
+        # Softmax in float32 so the large negative fill below cannot overflow
+        # under mixed precision (float16 tops out at ~65504).
+        scores = ops.cast(scores, "float32")
+        if mask is None:
+            weights = ops.softmax(scores, axis=-1)
+        else:
+            mask = ops.cast(mask, "bool")
+            scores = ops.where(mask, scores, ops.full_like(scores, -1e9))
+            # An all-masked row has equal fills, so softmax gives uniform
+            # weights; multiplying by the mask turns that row into zeros and
+            # guarantees exact zeros at padded steps in every other row.
+            weights = ops.softmax(scores, axis=-1) * ops.cast(mask, "float32")
+        weights = ops.cast(weights, inputs.dtype)  # (batch, time)
+        pooled = ops.einsum("bt,btf->bf", weights, inputs)  # (batch, features)
+        return pooled, weights
+
+    def compute_mask(self, inputs, mask=None):
+        # Both outputs have lost the time axis the mask described.
+        return None, None
+
+    def compute_output_shape(self, input_shape):
+        batch, time, features = input_shape
+        return (batch, features), (batch, time)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "units": self.units,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            }
+        )
+        return config

@@ -1,0 +1,148 @@
+import json
+
+import numpy as np
+import pytest
+
+from emotag.calibration import (
+    Calibration,
+    apply_thresholds,
+    best_global_threshold,
+    best_threshold_per_class,
+    calibrate,
+)
+from emotag.metrics import per_class_f1
+
+# Class 0 separates perfectly between 0.35 (positive) and 0.3 (negative);
+# class 1's only positive is its highest probability, 0.7, next lower is 0.6.
+P_OBVIOUS = np.array(
+    [[0.9, 0.6], [0.8, 0.55], [0.35, 0.4], [0.3, 0.7], [0.2, 0.2], [0.1, 0.1]], "float32"
+)
+Y_OBVIOUS = np.array([[1, 0], [1, 0], [1, 0], [0, 1], [0, 0], [0, 0]])
+
+# at_least_one helps here: row 3 falls below both tuned thresholds (0.5, 0.65)
+# and its argmax, class 1, is a gold label.
+P_EMPTY_ROW = np.array([[0.9, 0.5], [0.8, 0.6], [0.2, 0.7], [0.1, 0.4]], "float32")
+Y_HELPS = np.array([[1, 0], [1, 0], [0, 1], [0, 1]])
+Y_HURTS = np.array([[1, 0], [1, 0], [0, 1], [0, 0]])
+
+
+def test_obvious_thresholds_are_midpoints():
+    search = best_threshold_per_class(P_OBVIOUS, Y_OBVIOUS)
+    np.testing.assert_allclose(search.thresholds, [0.325, 0.65], rtol=1e-6)
+    np.testing.assert_array_equal(search.f1, [1.0, 1.0])
+    assert search.fallback_classes == []
+    assert search.thresholds.dtype == np.float32
+
+
+def test_imperfect_class_hand_computed():
+    # Cuts (tp, fp) with 3 positives: 0.9 (1,0) F1 2/4; 0.7 (1,1) 2/5; 0.6 (2,1) 4/6;
+    # 0.4 (3,1) 6/7 best; 0.3 (3,2) 6/8. Threshold halfway between 0.4 and 0.3.
+    p = np.array([[0.9], [0.7], [0.6], [0.4], [0.3]], "float32")
+    y = np.array([[1], [0], [1], [1], [0]])
+    search = best_threshold_per_class(p, y)
+    assert search.thresholds[0] == pytest.approx(0.35, rel=1e-6)
+    assert search.f1[0] == pytest.approx(6 / 7)
+
+
+def test_tie_goes_to_threshold_closest_to_half():
+    # Cut at 0.9 gives F1 2/3 (threshold 0.8); cut at 0.1 also 2/3 (threshold 0.05).
+    p = np.array([[0.9], [0.7], [0.3], [0.1]], "float32")
+    y = np.array([[1], [0], [0], [1]])
+    search = best_threshold_per_class(p, y)
+    assert search.thresholds[0] == pytest.approx(0.8, rel=1e-6)
+    assert search.f1[0] == pytest.approx(2 / 3)
+
+
+def test_grid_search():
+    grid = np.round(np.arange(0.05, 0.951, 0.05), 2)
+    # Class 0: only 0.35 lies in (0.3, 0.35]; class 1: 0.65 and 0.7 tie, 0.65 is nearer 0.5.
+    search = best_threshold_per_class(P_OBVIOUS, Y_OBVIOUS, grid=grid)
+    np.testing.assert_allclose(search.thresholds, [0.35, 0.65], rtol=1e-6)
+    np.testing.assert_array_equal(search.f1, [1.0, 1.0])
+
+
+def test_exact_search_beats_grid_and_matches_apply():
+    rng = np.random.default_rng(0)
+    y = rng.random((300, 5)) < [0.5, 0.2, 0.05, 0.1, 0.3]
+    p = np.clip(0.3 * y + rng.random((300, 5)) * 0.7, 0, 1).astype("float32")
+    exact = best_threshold_per_class(p, y)
+    grid = best_threshold_per_class(p, y, grid=np.arange(0.05, 0.951, 0.01))
+    assert np.all(exact.f1 >= grid.f1 - 1e-12)
+    np.testing.assert_array_equal(exact.f1, per_class_f1(y, apply_thresholds(p, exact.thresholds)))
+
+
+def test_fallback_class_without_positives():
+    y = Y_OBVIOUS.copy()
+    y[:, 1] = 0
+    search = best_threshold_per_class(P_OBVIOUS, y, fallback=0.7)
+    assert search.fallback_classes == [1]
+    assert search.thresholds[1] == pytest.approx(0.7)
+    assert search.f1[1] == 0.0
+
+
+def test_global_threshold():
+    # Class 0 is perfect for t in (0.2, 0.8]; class 1 scores 2/3 for t in (0.2, 0.4]
+    # (tp 2, fp 2) and in (0.6, 0.7] (tp 1, fp 0). Macro 5/6 either way; 0.40 is nearest 0.5.
+    t, score = best_global_threshold(P_EMPTY_ROW, Y_HELPS)
+    assert t == pytest.approx(0.40)
+    assert score == pytest.approx(5 / 6)
+
+
+def test_apply_thresholds_at_least_one():
+    probs = np.array([[0.2, 0.4, 0.1], [0.9, 0.1, 0.6], [0.05, 0.02, 0.03]])
+    thresholds = np.array([0.5, 0.5, 0.05])
+    np.testing.assert_array_equal(
+        apply_thresholds(probs, thresholds), [[0, 0, 1], [1, 0, 1], [0, 0, 0]]
+    )
+    # Row 2's argmax is class 0 (0.05) although class 2 is nearer its threshold.
+    np.testing.assert_array_equal(
+        apply_thresholds(probs, thresholds, at_least_one=True), [[0, 0, 1], [1, 0, 1], [1, 0, 0]]
+    )
+    np.testing.assert_array_equal(apply_thresholds(probs, 0.5), [[0, 0, 0], [1, 0, 1], [0, 0, 0]])
+
+
+def test_calibrate_keeps_at_least_one_when_it_helps():
+    cal = calibrate(P_EMPTY_ROW, Y_HELPS)
+    np.testing.assert_allclose(cal.thresholds, [0.5, 0.65], rtol=1e-6)
+    # fixed 0.5: class 1 predicts rows 0, 1, 2 -> tp 1, fp 2, fn 1 -> 2/5.
+    assert cal.dev_scores["fixed_0.5"] == pytest.approx((1 + 0.4) / 2)
+    assert cal.dev_scores["per_class"] == pytest.approx((1 + 2 / 3) / 2)
+    assert cal.dev_scores["per_class_at_least_one"] == pytest.approx(1.0)
+    assert cal.at_least_one is True
+    np.testing.assert_array_equal(cal.predict(P_EMPTY_ROW), Y_HELPS)
+
+
+def test_calibrate_drops_at_least_one_when_it_hurts():
+    cal = calibrate(P_EMPTY_ROW, Y_HURTS)
+    assert cal.dev_scores["per_class"] == pytest.approx(1.0)
+    # Forcing class 1 on row 3 adds a false positive: 2/3 for class 1.
+    assert cal.dev_scores["per_class_at_least_one"] == pytest.approx((1 + 2 / 3) / 2)
+    assert cal.at_least_one is False
+
+
+def test_save_load_round_trip(tmp_path):
+    y = Y_OBVIOUS.copy()
+    y[:, 1] = 0
+    cal = calibrate(P_OBVIOUS, y, fallback=0.6)
+    cal.save(tmp_path, ["joy", "anger"])
+    saved = np.load(tmp_path / "per_class_thresholds.npy")
+    assert saved.dtype == np.float32 and saved.shape == (2,)
+    meta = json.loads((tmp_path / "thresholds.json").read_text())
+    assert meta["per_class_thresholds"] == {"joy": 0.325, "anger": 0.6}
+    assert meta["fallback_classes"] == ["anger"]
+    assert set(meta["dev_macro_f1"]) == {
+        "fixed_0.5",
+        "global",
+        "per_class",
+        "per_class_at_least_one",
+    }
+    loaded = Calibration.load(tmp_path)
+    np.testing.assert_array_equal(loaded.thresholds, cal.thresholds)
+    np.testing.assert_allclose(loaded.per_class_dev_f1, cal.per_class_dev_f1)
+    assert loaded.global_threshold == pytest.approx(cal.global_threshold)
+    assert loaded.at_least_one == cal.at_least_one
+    assert loaded.fallback_classes == [1]
+    assert loaded.dev_scores == pytest.approx(cal.dev_scores)
+    np.testing.assert_array_equal(loaded.predict(P_OBVIOUS), cal.predict(P_OBVIOUS))
+    with pytest.raises(ValueError):
+        cal.to_json(["joy"])
