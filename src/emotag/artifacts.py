@@ -1,0 +1,60 @@
+"""Run directories that appear whole or not at all."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+
+class RunWriter:
+    """Context manager: write into a temporary sibling directory, rename on success.
+
+    On an exception the temporary directory is removed and any earlier run of the
+    same name is left untouched. An existing run is replaced only after the new one
+    is complete (it is moved aside, the new one renamed in, then the old one deleted).
+
+    Args:
+        output_dir: parent directory of runs (created if needed).
+        name: the run's directory name.
+
+    Example:
+    >>> with RunWriter("artifacts", "demo") as run:
+    ...     run.write_json("info.json", {"ok": True})
+    """
+
+    def __init__(self, output_dir: str | Path, name: str):
+        if not name or "/" in name or name in (".", ".."):
+            raise ValueError(f"invalid run name {name!r}")
+        self.output_dir = Path(output_dir)
+        self.final_path = self.output_dir / name
+        self.path: Path | None = None
+
+    def __enter__(self) -> RunWriter:
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        self.path = Path(
+            tempfile.mkdtemp(prefix=f".{self.final_path.name}.tmp-", dir=self.output_dir)
+        )
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is not None:
+            shutil.rmtree(self.path, ignore_errors=True)
+            return False
+        old = None
+        if self.final_path.exists():
+            old = Path(
+                tempfile.mkdtemp(prefix=f".{self.final_path.name}.old-", dir=self.output_dir)
+            )
+            self.final_path.rename(old / "run")
+        self.path.rename(self.final_path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        self.path = self.final_path
+        return False
+
+    def write_json(self, name: str, payload) -> Path:
+        target = self.path / name
+        target.write_text(json.dumps(payload, indent=2, ensure_ascii=False))
+        return target
