@@ -1,0 +1,297 @@
+"""Train the BiLSTM + attention emotion classifier and write a calibrated run directory.
+
+Usage:
+    python src/train_biLSTM.py                         # defaults: GoEmotions, 28 labels
+    python src/train_biLSTM.py --taxonomy ekman --epochs 5 --run-name ekman
+    python src/train_biLSTM.py --data-dir ../shared/data/goemotions --embeddings random
+
+Data comes from --data-dir, else $GOEMOTIONS_DIR, else a local cache, else a download.
+The run lands in <output-dir>/<run-name>/ (see README, "Artifact layout"); it is
+written to a temporary directory first and renamed at the end, so an interrupted run
+leaves no half-written artifact.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import resource
+import sys
+import time
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from emotag.artifacts import RunWriter  # noqa: E402
+from emotag.calibration import calibrate  # noqa: E402
+from emotag.data import load_goemotions  # noqa: E402
+from emotag.embeddings import build_embedding_matrix  # noqa: E402
+from emotag.evaluation import evaluate_probabilities  # noqa: E402
+from emotag.export import export_saved_model  # noqa: E402
+from emotag.losses import make_loss  # noqa: E402
+from emotag.metrics import ValidationMacroF1  # noqa: E402
+from emotag.models import build_bilstm_classifier  # noqa: E402
+from emotag.preprocessing import PreprocessConfig, TextNormalizer  # noqa: E402
+from emotag.tokenizer import TextEncoder, WordTokenizer, iter_token_lists  # noqa: E402
+
+log = logging.getLogger("train_biLSTM")
+# Length-bucketed datasets have no known size; Keras warns about it on every epoch.
+warnings.filterwarnings("ignore", message=".*ran out of data.*")
+warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    data_dir: str | None = None  # GoEmotions directory; None = $GOEMOTIONS_DIR, cache, download
+    taxonomy: str = "fine"  # fine (28 labels) | ekman (7) | sentiment (4)
+    embeddings: str = "minilm"  # see emotag.embeddings.EMBEDDING_SOURCES, or a vectors file path
+    embedding_dim: int | None = None  # None = the source's size (100 when trained here); less = PCA
+    trainable_embeddings: bool = True  # fine-tune the embedding matrix
+    epochs: int = 12  # upper bound; early stopping on dev macro-F1 usually ends sooner
+    patience: int = 3  # epochs without dev macro-F1 gain before stopping
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    lstm_units: int = 128  # per direction
+    attention_units: int = 128
+    dropout: float = 0.3
+    pooling: str = "attention"  # attention | mean | max (ablations)
+    loss: str = "cb_focal"  # cb_focal | focal | bce
+    gamma: float = 2.0  # focal exponent
+    beta: float = 0.999  # class-balance beta (Cui et al. 2019)
+    max_len: int | None = None  # None = length_percentile of training token counts
+    length_percentile: float = 99.0
+    min_count: int = 2  # rarer training words map to <unk>
+    seed: int = 42
+    output_dir: str = "artifacts"
+    run_name: str | None = None  # default: bilstm-<taxonomy>-<embeddings>-s<seed>
+    cache_dir: str = "embeddings"  # where downloaded / derived vectors are cached
+    limit: int | None = None  # use only the first N training examples (smoke tests)
+    verbose: int = 1  # Keras progress bars: 1 = bar, 2 = one line per epoch
+
+
+def parse_args(argv=None) -> TrainConfig:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    for field in dataclasses.fields(TrainConfig):
+        flag = "--" + field.name.replace("_", "-")
+        if field.type == "bool":
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default)
+            continue
+        kind = {"int": int, "float": float}.get(field.type.split(" ")[0], str)
+        parser.add_argument(flag, type=kind, default=field.default)
+    return TrainConfig(**vars(parser.parse_args(argv)))
+
+
+def make_dataset(
+    ids: list[np.ndarray],
+    labels: np.ndarray | None = None,
+    batch_size: int = 256,
+    shuffle_seed: int | None = None,
+) -> tf.data.Dataset:
+    """Batches of padded ids (and labels); each batch pads only to its own longest text.
+
+    With a shuffle seed (training), texts are also bucketed by length, so a batch of
+    short comments does not pay for one long one.
+    """
+    lengths = np.array([len(x) for x in ids], dtype="int32")
+    padded = np.zeros((len(ids), max(1, lengths.max(initial=1))), dtype="int32")
+    for row, x in zip(padded, ids):
+        row[: len(x)] = x
+    ds = tf.data.Dataset.from_tensor_slices((padded, lengths))
+    ds = ds.map(lambda x, n: x[: tf.maximum(n, 1)])  # unpadded again; batches re-pad
+    if labels is not None:
+        ds = tf.data.Dataset.zip(ds, tf.data.Dataset.from_tensor_slices(labels.astype("float32")))
+    if shuffle_seed is None:
+        return ds.padded_batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    ds = ds.shuffle(len(ids), seed=shuffle_seed, reshuffle_each_iteration=True)
+    boundaries = [8, 16, 24, 32, 48]
+    ds = ds.bucket_by_sequence_length(
+        lambda x, y: tf.shape(x)[0],
+        boundaries,
+        [batch_size] * (len(boundaries) + 1),
+        pad_to_bucket_boundary=False,
+    )
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def train(config: TrainConfig) -> Path:
+    """Trains, calibrates on dev, scores test once, and writes the run directory.
+
+    Returns:
+        The run directory.
+    """
+    started = time.time()
+    keras.utils.set_random_seed(config.seed)
+    run_name = (
+        config.run_name or f"bilstm-{config.taxonomy}-{Path(config.embeddings).name}-s{config.seed}"
+    )
+
+    data = load_goemotions(config.data_dir, taxonomy=config.taxonomy)
+    train_split = data.train
+    if config.limit:
+        train_split = dataclasses.replace(
+            train_split,
+            texts=train_split.texts[: config.limit],
+            labels=train_split.labels[: config.limit],
+            ids=train_split.ids[: config.limit],
+        )
+    labels = data.label_names
+    log.info(
+        "%d train / %d dev / %d test texts, %d labels (%s)",
+        len(train_split.texts),
+        len(data.dev.texts),
+        len(data.test.texts),
+        len(labels),
+        config.taxonomy,
+    )
+
+    preprocess = PreprocessConfig().resolved()
+    tokenizer = WordTokenizer.fit(
+        train_split.texts,
+        TextNormalizer(preprocess),
+        min_count=config.min_count,
+        length_percentile=config.length_percentile,
+    )
+    if config.max_len:
+        tokenizer.max_len = config.max_len
+    encoder = TextEncoder(preprocess, tokenizer)
+    log.info("vocabulary %d words, max_len %d", tokenizer.vocab_size, tokenizer.max_len)
+
+    train_tokens = None
+    if config.embeddings in ("word2vec", "fasttext"):
+        train_tokens = [
+            t for batch in iter_token_lists(train_split.texts, encoder.normalizer) for t in batch
+        ]
+    embedding = build_embedding_matrix(
+        tokenizer.word_index,
+        config.embeddings,
+        word_counts=tokenizer.word_counts,
+        train_token_lists=train_tokens,
+        cache_dir=config.cache_dir,
+        dim=config.embedding_dim,
+        seed=config.seed,
+    )
+    log.info("embeddings %s: %s", config.embeddings, embedding.summary())
+
+    x_train, x_dev, x_test = (encoder.encode(s.texts) for s in (train_split, data.dev, data.test))
+    train_ds = make_dataset(
+        x_train, train_split.labels, config.batch_size, shuffle_seed=config.seed
+    )
+    dev_ds = make_dataset(x_dev, None, 256)
+    test_ds = make_dataset(x_test, None, 256)
+
+    counts = train_split.labels.sum(axis=0)
+    model = build_bilstm_classifier(
+        tokenizer.vocab_size,
+        len(labels),
+        embedding_matrix=embedding.matrix,
+        trainable_embeddings=config.trainable_embeddings,
+        lstm_units=config.lstm_units,
+        attention_units=config.attention_units,
+        dropout=config.dropout,
+        pooling=config.pooling,
+        label_prior=counts / len(train_split.texts),
+    )
+    loss = make_loss(config.loss, class_counts=counts, gamma=config.gamma, beta=config.beta)
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=1.0), loss=loss)
+
+    callbacks = [
+        ValidationMacroF1(dev_ds, data.dev.labels),
+        keras.callbacks.EarlyStopping(
+            monitor="val_macro_f1",
+            mode="max",
+            patience=config.patience,
+            restore_best_weights=True,
+            verbose=1,
+        ),
+    ]
+    history = model.fit(train_ds, epochs=config.epochs, callbacks=callbacks, verbose=config.verbose)
+
+    dev_probs = model.predict(dev_ds, verbose=0)
+    calibration = calibrate(dev_probs, data.dev.labels)
+    log.info(
+        "dev macro-F1: per-class thresholds %.4f, global %.3f -> %.4f, at_least_one=%s",
+        calibration.dev_scores["per_class"],
+        calibration.global_threshold,
+        calibration.dev_scores["global"],
+        calibration.at_least_one,
+    )
+
+    with RunWriter(config.output_dir, run_name) as run:
+        test_probs = model.predict(test_ds, verbose=0)
+        report = evaluate_probabilities(
+            run.path,
+            "test",
+            data.test.texts,
+            data.test.ids,
+            data.test.labels,
+            test_probs,
+            calibration.thresholds,
+            labels,
+            at_least_one=calibration.at_least_one,
+            title=f"{run_name}: test per-class F1",
+        )
+        calibration.save(run.path, labels)
+        export_saved_model(
+            model,
+            encoder,
+            calibration.thresholds,
+            labels,
+            run.path / "saved_model",
+            at_least_one=calibration.at_least_one,
+        )
+        model.save(run.path / "model.keras")
+        tokenizer.save(run.path / "tokenizer.pkl")
+        preprocess.save(
+            run.path / "preprocess_config.json",
+            max_len=tokenizer.max_len,
+            vocab_size=tokenizer.vocab_size,
+        )
+        (run.path / "labels.txt").write_text("\n".join(labels) + "\n")
+        run.write_json("train_config.json", dataclasses.asdict(config))
+        run.write_json("embeddings.json", embedding.summary())
+        run.write_json(
+            "history.json", {k: [float(v) for v in vs] for k, vs in history.history.items()}
+        )
+        run.write_json(
+            "run_info.json",
+            {
+                "wall_time_s": round(time.time() - started, 1),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "epochs_run": len(history.history["loss"]),
+                "best_epoch": int(np.argmax(history.history["val_macro_f1"])) + 1,
+                "command": " ".join(sys.argv),
+                "tensorflow": tf.__version__,
+                "keras": keras.__version__,
+                "test_macro_f1": report["macro"]["f1"],
+                "test_micro_f1": report["micro"]["f1"],
+            },
+        )
+    log.info(
+        "test macro-F1 %.4f, micro-F1 %.4f -> %s",
+        report["macro"]["f1"],
+        report["micro"]["f1"],
+        run.final_path,
+    )
+    return run.final_path
+
+
+def main(argv=None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    config = parse_args(argv)
+    train(config)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Shared fixtures: a tiny GoEmotions-format dataset written per test session."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+LABELS = (
+    "admiration amusement anger annoyance approval caring confusion curiosity desire "
+    "disappointment disapproval disgust embarrassment excitement fear gratitude grief joy "
+    "love nervousness optimism pride realization relief remorse sadness surprise neutral"
+).split()
+
+# Word -> label id, so the tiny data has a learnable signal.
+CUES = {
+    "thanks": 15, "thank": 15, "love": 18, "haha": 1, "lol": 1, "angry": 2, "hate": 2,
+    "wow": 26, "why": 7, "sorry": 24, "sad": 25, "scared": 14, "great": 0, "yes": 4,
+}  # fmt: skip
+FILLER = "the a it this that is was so very really just okay today he she we [NAME]".split()
+
+
+def write_tiny_goemotions(root: Path, sizes=(160, 48, 48), seed: int = 0) -> Path:
+    """Writes train/dev/test.tsv and emotions.txt in the official format."""
+    rng = random.Random(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "emotions.txt").write_text("\n".join(LABELS) + "\n")
+    cue_words = list(CUES)
+    for split, n in zip(("train", "dev", "test"), sizes):
+        lines = []
+        for i in range(n):
+            words = rng.sample(FILLER, 4)
+            label_ids = set()
+            for _ in range(rng.choice([0, 1, 1, 2])):
+                cue = rng.choice(cue_words)
+                words.insert(rng.randrange(len(words) + 1), cue)
+                label_ids.add(CUES[cue])
+            ids = ",".join(str(j) for j in sorted(label_ids)) or "27"
+            text = " ".join(words).capitalize() + rng.choice(["!", ".", " 😂", "?"])
+            lines.append(f"{text}\t{ids}\t{split}{i}")
+        (root / f"{split}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_data_dir(tmp_path_factory) -> Path:
+    return write_tiny_goemotions(tmp_path_factory.mktemp("goemotions"))

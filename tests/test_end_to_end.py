@@ -1,0 +1,136 @@
+"""Train one epoch on tiny data, export, and reload the SavedModel with plain TensorFlow."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+TEXTS = ["Thanks so much, I love it!", "why is this so sad", "", "haha 😂 lol", "x" * 500]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tiny_data_dir, tmp_path_factory):
+    from train_biLSTM import TrainConfig, train
+
+    config = TrainConfig(
+        data_dir=str(tiny_data_dir),
+        embeddings="random",
+        embedding_dim=16,
+        epochs=1,
+        lstm_units=8,
+        attention_units=8,
+        batch_size=16,
+        min_count=1,
+        output_dir=str(tmp_path_factory.mktemp("artifacts")),
+        run_name="tiny",
+        verbose=0,
+    )
+    return train(config)
+
+
+def test_run_directory_is_complete(run_dir):
+    for name in [
+        "saved_model",
+        "model.keras",
+        "tokenizer.pkl",
+        "preprocess_config.json",
+        "per_class_thresholds.npy",
+        "thresholds.json",
+        "labels.txt",
+        "train_config.json",
+        "overall_metrics.json",
+        "per_class_report.csv",
+        "predictions_test.tsv",
+        "per_class_f1.png",
+        "run_info.json",
+    ]:
+        assert (run_dir / name).exists(), name
+    assert not [p for p in run_dir.parent.iterdir() if p.name.startswith(".")]  # no temp dirs left
+    assert np.load(run_dir / "per_class_thresholds.npy").shape == (28,)
+    metrics = json.loads((run_dir / "overall_metrics.json").read_text())
+    assert set(metrics) >= {"macro", "micro", "weighted", "samples"}
+    header = (run_dir / "predictions_test.tsv").read_text().splitlines()[0].split("\t")
+    assert header[:4] == ["id", "text", "gold", "predicted"] and header[4] == "admiration"
+
+
+def test_plain_tensorflow_process_matches_in_memory_model(run_dir):
+    import keras
+    import tensorflow as tf
+
+    from emotag.preprocessing import PreprocessConfig
+    from emotag.tokenizer import TextEncoder, WordTokenizer
+
+    # The in-memory side: the Keras model fed by the eager Python-side encoder.
+    model = keras.saving.load_model(run_dir / "model.keras")
+    config, _ = PreprocessConfig.load(run_dir / "preprocess_config.json")
+    encoder = TextEncoder(config, WordTokenizer.load(run_dir / "tokenizer.pkl"))
+    expected = model.predict(encoder(tf.constant(TEXTS)), verbose=0)
+
+    # The other side: a fresh interpreter that imports TensorFlow and nothing of ours.
+    script = (
+        "import json, sys\n"
+        "import tensorflow as tf\n"
+        "m = tf.saved_model.load(sys.argv[1])\n"
+        "texts = json.loads(sys.stdin.read())\n"
+        "out = m.signatures['serving_default'](text=tf.constant(texts))\n"
+        "assert not any(k.startswith('emotag') for k in sys.modules)\n"
+        "print(json.dumps({k: v.numpy().tolist() for k, v in out.items()}))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(run_dir / "saved_model")],
+        input=json.dumps(TEXTS),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd="/",
+        env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    served = json.loads(proc.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(served["probabilities"], expected, rtol=1e-5, atol=1e-6)
+    thresholds = np.load(run_dir / "per_class_thresholds.npy")
+    np.testing.assert_array_equal(
+        np.array(served["labels"]) == 1, np.array(served["probabilities"]) >= thresholds
+    )
+
+
+def test_predictor_and_cli(run_dir):
+    from emotag.predictor import Predictor
+    from inference import InferenceConfig, run
+
+    predictor = Predictor.load(run_dir)
+    probs = predictor.predict_proba(TEXTS)
+    assert probs.shape == (len(TEXTS), 28) and np.all((probs >= 0) & (probs <= 1))
+    # Sorting by length for batching must not reorder the results.
+    np.testing.assert_allclose(
+        Predictor.load(run_dir, batch_size=2).predict_proba(TEXTS), probs, rtol=1e-5, atol=1e-6
+    )
+    explained = predictor.explain(["thanks a lot"])[0]
+    assert [t for t, _ in explained] == ["thanks", "a", "lot"]
+    assert abs(sum(w for _, w in explained) - 1) < 1e-5
+
+    out = io.StringIO()
+    run(
+        InferenceConfig(model=str(run_dir), texts=[], json=True),
+        out=out,
+        stdin=io.StringIO("I love it\nwhy?\n"),
+    )
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["text"] for r in records] == ["I love it", "why?"]
+    assert all(set(r["probabilities"]) == set(predictor.label_names) for r in records)
+
+
+def test_evaluate_script_reproduces_training_metrics(run_dir, tiny_data_dir):
+    from evaluate import EvaluateConfig, evaluate
+
+    report = evaluate(EvaluateConfig(model=str(run_dir), split="test", data_dir=str(tiny_data_dir)))
+    trained = json.loads((run_dir / "overall_metrics.json").read_text())
+    assert report["macro"]["f1"] == pytest.approx(trained["macro"]["f1"], abs=1e-6)
+    assert (run_dir / "eval_test" / "per_class_f1.png").stat().st_size > 0
