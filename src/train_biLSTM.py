@@ -17,7 +17,6 @@ import argparse
 import dataclasses
 import logging
 import os
-import resource
 import sys
 import time
 import warnings
@@ -27,18 +26,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 from emotag.artifacts import RunWriter  # noqa: E402
-from emotag.calibration import calibrate  # noqa: E402
+from emotag.batching import make_dataset  # noqa: E402
 from emotag.data import load_goemotions  # noqa: E402
 from emotag.embeddings import build_embedding_matrix  # noqa: E402
-from emotag.evaluation import evaluate_probabilities  # noqa: E402
 from emotag.export import export_saved_model  # noqa: E402
 from emotag.losses import make_loss  # noqa: E402
 from emotag.metrics import ValidationMacroF1  # noqa: E402
 from emotag.models import build_bilstm_classifier  # noqa: E402
 from emotag.preprocessing import PreprocessConfig, TextNormalizer  # noqa: E402
+from emotag.runs import calibrate_and_score, write_run_info  # noqa: E402
 from emotag.tokenizer import TextEncoder, WordTokenizer, iter_token_lists  # noqa: E402
 
 log = logging.getLogger("train_biLSTM")
@@ -88,38 +86,6 @@ def parse_args(argv=None) -> TrainConfig:
         kind = {"int": int, "float": float}.get(field.type.split(" ")[0], str)
         parser.add_argument(flag, type=kind, default=field.default)
     return TrainConfig(**vars(parser.parse_args(argv)))
-
-
-def make_dataset(
-    ids: list[np.ndarray],
-    labels: np.ndarray | None = None,
-    batch_size: int = 256,
-    shuffle_seed: int | None = None,
-) -> tf.data.Dataset:
-    """Batches of padded ids (and labels); each batch pads only to its own longest text.
-
-    With a shuffle seed (training), texts are also bucketed by length, so a batch of
-    short comments does not pay for one long one.
-    """
-    lengths = np.array([len(x) for x in ids], dtype="int32")
-    padded = np.zeros((len(ids), max(1, lengths.max(initial=1))), dtype="int32")
-    for row, x in zip(padded, ids):
-        row[: len(x)] = x
-    ds = tf.data.Dataset.from_tensor_slices((padded, lengths))
-    ds = ds.map(lambda x, n: x[: tf.maximum(n, 1)])  # unpadded again; batches re-pad
-    if labels is not None:
-        ds = tf.data.Dataset.zip(ds, tf.data.Dataset.from_tensor_slices(labels.astype("float32")))
-    if shuffle_seed is None:
-        return ds.padded_batch(batch_size).prefetch(tf.data.AUTOTUNE)
-    ds = ds.shuffle(len(ids), seed=shuffle_seed, reshuffle_each_iteration=True)
-    boundaries = [8, 16, 24, 32, 48]
-    ds = ds.bucket_by_sequence_length(
-        lambda x, y: tf.shape(x)[0],
-        boundaries,
-        [batch_size] * (len(boundaries) + 1),
-        pad_to_bucket_boundary=False,
-    )
-    return ds.prefetch(tf.data.AUTOTUNE)
 
 
 def train(config: TrainConfig) -> Path:
@@ -215,36 +181,19 @@ def train(config: TrainConfig) -> Path:
     ]
     history = model.fit(train_ds, epochs=config.epochs, callbacks=callbacks, verbose=config.verbose)
 
-    dev_probs = model.predict(dev_ds, verbose=0)
-    calibration = calibrate(dev_probs, data.dev.labels)
-    log.info(
-        "dev macro-F1: per-class thresholds %.4f, global %.3f -> %.4f, at_least_one=%s",
-        calibration.dev_scores["per_class"],
-        calibration.global_threshold,
-        calibration.dev_scores["global"],
-        calibration.at_least_one,
-    )
-
     with RunWriter(config.output_dir, run_name) as run:
-        test_probs = model.predict(test_ds, verbose=0)
-        report = evaluate_probabilities(
+        calibration, report = calibrate_and_score(
             run.path,
-            "test",
-            data.test.texts,
-            data.test.ids,
-            data.test.labels,
-            test_probs,
-            calibration.thresholds,
-            labels,
-            at_least_one=calibration.at_least_one,
+            data,
+            model.predict(dev_ds, verbose=0),
+            model.predict(test_ds, verbose=0),
             title=f"{run_name}: test per-class F1",
         )
-        calibration.save(run.path, labels)
         export_saved_model(
             model,
             encoder,
             calibration.thresholds,
-            labels,
+            data.label_names,
             run.path / "saved_model",
             at_least_one=calibration.at_least_one,
         )
@@ -255,32 +204,15 @@ def train(config: TrainConfig) -> Path:
             max_len=tokenizer.max_len,
             vocab_size=tokenizer.vocab_size,
         )
-        (run.path / "labels.txt").write_text("\n".join(labels) + "\n")
-        run.write_json("train_config.json", dataclasses.asdict(config))
         run.write_json("embeddings.json", embedding.summary())
-        run.write_json(
-            "history.json", {k: [float(v) for v in vs] for k, vs in history.history.items()}
-        )
-        run.write_json(
-            "run_info.json",
-            {
-                "wall_time_s": round(time.time() - started, 1),
-                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-                "epochs_run": len(history.history["loss"]),
-                "best_epoch": int(np.argmax(history.history["val_macro_f1"])) + 1,
-                "command": " ".join(sys.argv),
-                "tensorflow": tf.__version__,
-                "keras": keras.__version__,
-                "test_macro_f1": report["macro"]["f1"],
-                "test_micro_f1": report["micro"]["f1"],
-            },
-        )
-    log.info(
-        "test macro-F1 %.4f, micro-F1 %.4f -> %s",
-        report["macro"]["f1"],
-        report["micro"]["f1"],
-        run.final_path,
-    )
+        curves = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+        run.write_json("history.json", curves)
+        write_run_info(
+            run.path, dataclasses.asdict(config), started, report,
+            model="bilstm", epochs_run=len(history.history["loss"]),
+            best_epoch=int(np.argmax(history.history["val_macro_f1"])) + 1,
+        )  # fmt: skip
+    log.info("run written to %s", run.final_path)
     return run.final_path
 
 
