@@ -146,3 +146,23 @@ def test_keras_save_load_round_trip(tmp_path):
     after = loaded.predict(tokens, verbose=0)
     for a, b in zip(before, after, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_masked_max_pooling_ignores_padding_and_round_trips(tmp_path):
+    import numpy as np
+
+    from emotag.layers import MaskedGlobalMaxPooling1D
+
+    x = np.array([[[-1.0, 2.0], [-2.0, 1.0], [0.0, 9.0]], [[5.0, 5.0], [0.0, 0.0], [0.0, 0.0]]])
+    mask = np.array([[True, True, False], [False, False, False]])
+    out = keras.ops.convert_to_numpy(MaskedGlobalMaxPooling1D()(x, mask=mask))
+    np.testing.assert_allclose(out, [[-1.0, 2.0], [0.0, 0.0]])  # padding's 0 / 9 never win
+
+    ids = keras.Input((None,), dtype="int32")
+    h = keras.layers.Embedding(10, 4, mask_zero=True)(ids)
+    model = keras.Model(ids, MaskedGlobalMaxPooling1D()(h))
+    path = tmp_path / "m.keras"
+    model.save(path)
+    batch = np.array([[3, 4, 0], [5, 0, 0]])
+    np.testing.assert_allclose(keras.saving.load_model(path).predict(batch, verbose=0),
+                               model.predict(batch, verbose=0))

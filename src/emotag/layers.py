@@ -102,3 +102,39 @@ class AdditiveAttentionPooling(keras.layers.Layer):
             }
         )
         return config
+
+
+@keras.saving.register_keras_serializable(package="emotag")
+class MaskedGlobalMaxPooling1D(keras.layers.Layer):
+    """Max over the unmasked time steps (Keras' GlobalMaxPooling1D ignores the mask).
+
+    Padded steps of a backward LSTM output zeros, which would win the max whenever
+    every real value of a feature is negative. All-masked rows pool to zeros.
+
+    Call arguments:
+        inputs: (batch, time, features).
+        mask: optional (batch, time) boolean padding mask.
+
+    Example:
+    >>> x = keras.ops.convert_to_tensor([[[-1.0], [-2.0], [0.0]]])
+    >>> MaskedGlobalMaxPooling1D()(x, mask=keras.ops.convert_to_tensor([[True, True, False]]))
+    <tf.Tensor: shape=(1, 1), dtype=float32, numpy=array([[-1.]], dtype=float32)>
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return ops.max(inputs, axis=1)
+        mask = ops.expand_dims(ops.cast(mask, "bool"), -1)  # (batch, time, 1)
+        lowest = ops.full_like(inputs, -1e9)
+        pooled = ops.max(ops.where(mask, inputs, lowest), axis=1)  # (batch, features)
+        return ops.where(ops.any(mask, axis=1), pooled, ops.zeros_like(pooled))
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from emotag.layers import AdditiveAttentionPooling
+from emotag.layers import AdditiveAttentionPooling, MaskedGlobalMaxPooling1D
 
 POOLINGS = ("attention", "mean", "max")
 
@@ -66,7 +66,7 @@ def build_bilstm_classifier(
     elif pooling == "mean":
         pooled = keras.layers.GlobalAveragePooling1D(name="mean_pool")(x)
     else:
-        pooled = keras.layers.GlobalMaxPooling1D(name="max_pool")(x)
+        pooled = MaskedGlobalMaxPooling1D(name="max_pool")(x)
     x = keras.layers.Dropout(dropout, name="pooled_dropout")(pooled)  # (batch, 2 * lstm_units)
     bias = "zeros"
     if label_prior is not None:

@@ -1,0 +1,221 @@
+"""Quality benchmark: the default BiLSTM and its ablations, mean ± std over seeds.
+
+Usage:
+    python benchmarks/quality.py                          # every suite, seeds 0 1 2
+    python benchmarks/quality.py --suite embeddings --seeds 0
+    python benchmarks/quality.py --report-only            # rebuild tables from finished runs
+
+Each (experiment, seed) trains one run with `train_biLSTM.train` into
+<runs-dir>/<experiment>-s<seed>/ (skipped when that run already exists, so an
+interrupted benchmark resumes), thresholds from dev, test scored once. Writes
+benchmarks/results/quality.json and quality.md. Suites:
+- default: the default configuration of train_biLSTM.py;
+- embeddings: every offline embedding source;
+- pooling: attention vs masked mean / max pooling;
+- loss: class-balanced focal vs plain BCE;
+- thresholds: per-class vs one global threshold (from the default runs; no training).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from emotag.metrics import macro_f1  # noqa: E402
+from train_biLSTM import TrainConfig, train  # noqa: E402
+
+log = logging.getLogger("quality")
+
+# GoEmotions paper (Demszky et al., ACL 2020), Table 4: BERT-base test F1 per emotion.
+PAPER_BERT_F1 = {
+    "admiration": 0.65, "amusement": 0.80, "anger": 0.47, "annoyance": 0.34,
+    "approval": 0.36, "caring": 0.39, "confusion": 0.37, "curiosity": 0.54,
+    "desire": 0.49, "disappointment": 0.28, "disapproval": 0.39, "disgust": 0.45,
+    "embarrassment": 0.43, "excitement": 0.34, "fear": 0.60, "gratitude": 0.86,
+    "grief": 0.00, "joy": 0.51, "love": 0.78, "nervousness": 0.35, "optimism": 0.51,
+    "pride": 0.36, "realization": 0.21, "relief": 0.15, "remorse": 0.66,
+    "sadness": 0.49, "surprise": 0.50, "neutral": 0.68,
+}  # fmt: skip
+
+OFFLINE_EMBEDDINGS = ("minilm", "minilm-static", "wordllama", "fasttext", "word2vec", "random")
+
+SUITES: dict[str, list[tuple[str, dict]]] = {
+    "default": [("default", {})],
+    "embeddings": [(f"emb-{name}", {"embeddings": name}) for name in OFFLINE_EMBEDDINGS],
+    "pooling": [("pool-mean", {"pooling": "mean"}), ("pool-max", {"pooling": "max"})],
+    "loss": [("loss-bce", {"loss": "bce"})],
+}
+
+
+def run_experiment(name: str, overrides: dict, seed: int, runs_dir: Path, data_dir) -> Path:
+    """Trains one (experiment, seed) unless its run directory already exists."""
+    run_dir = runs_dir / f"{name}-s{seed}"
+    if (run_dir / "run_info.json").exists():
+        log.info("%s exists, reusing", run_dir)
+        return run_dir
+    config = TrainConfig(
+        data_dir=data_dir, seed=seed, output_dir=str(runs_dir), run_name=run_dir.name,
+        verbose=2, **overrides,
+    )  # fmt: skip
+    return train(config)
+
+
+def read_predictions(run_dir: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(label names, gold multi-hot, probabilities) from a run's predictions_test.tsv."""
+    with open(run_dir / "predictions_test.tsv", encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f, delimiter="\t"))
+    header, rows = rows[0], rows[1:]
+    labels = header[4:]
+    index = {name: j for j, name in enumerate(labels)}
+    gold = np.zeros((len(rows), len(labels)), dtype=bool)
+    for i, row in enumerate(rows):
+        for name in filter(None, row[2].split(",")):
+            gold[i, index[name]] = True
+    probs = np.array([[float(x) for x in row[4:]] for row in rows], dtype="float32")
+    return labels, gold, probs
+
+
+def run_figures(run_dir: Path) -> dict:
+    """Test figures of one run, plus the global-threshold variant from its dev calibration."""
+    metrics = json.loads((run_dir / "overall_metrics.json").read_text())
+    info = json.loads((run_dir / "run_info.json").read_text())
+    thresholds = json.loads((run_dir / "thresholds.json").read_text())
+    labels, gold, probs = read_predictions(run_dir)
+    global_pred = probs >= thresholds["global_threshold"]
+    return {
+        "macro_f1": metrics["macro"]["f1"],
+        "micro_f1": metrics["micro"]["f1"],
+        "macro_precision": metrics["macro"]["precision"],
+        "macro_recall": metrics["macro"]["recall"],
+        "global_threshold_macro_f1": float(macro_f1(gold, global_pred)),
+        "wall_time_s": info["wall_time_s"],
+        "best_epoch": info.get("best_epoch"),
+        "per_class_f1": {row["label"]: row["f1"] for row in metrics["per_class"]},
+        "labels": labels,
+    }
+
+
+def mean_std(values: list[float]) -> str:
+    if not values:
+        return "-"
+    std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    return f"{np.mean(values):.4f} ± {std:.4f}"
+
+
+def summarise(results: dict[str, dict[int, dict]]) -> dict:
+    """Mean/std rows per experiment for the Markdown tables."""
+    table = {}
+    for name, by_seed in results.items():
+        runs = list(by_seed.values())
+        table[name] = {
+            "seeds": sorted(by_seed),
+            **{
+                key: mean_std([r[key] for r in runs])
+                for key in ("macro_f1", "micro_f1", "macro_precision", "macro_recall",
+                            "global_threshold_macro_f1", "wall_time_s")
+            },
+        }  # fmt: skip
+    return table
+
+
+def markdown(results: dict[str, dict[int, dict]], command: str) -> str:
+    table = summarise(results)
+    lines = [
+        "# Quality benchmark (GoEmotions test, thresholds from dev)",
+        "",
+        f"Produced by `{command}`. Mean ± sample std over the seeds listed.",
+        "",
+        "| experiment | seeds | test macro-F1 | test micro-F1 | macro P | macro R | train s |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, row in table.items():
+        lines.append(
+            f"| {name} | {','.join(map(str, row['seeds']))} | {row['macro_f1']} | "
+            f"{row['micro_f1']} | {row['macro_precision']} | {row['macro_recall']} | "
+            f"{row['wall_time_s']} |"
+        )
+    if "default" in results:
+        lines += [
+            "",
+            "## Per-class vs global threshold (default configuration)",
+            "",
+            "| thresholds | test macro-F1 |",
+            "| --- | --- |",
+            f"| per-class (dev-tuned) | {table['default']['macro_f1']} |",
+            f"| one global (dev-tuned) | {table['default']['global_threshold_macro_f1']} |",
+            "",
+            "## Per-class F1 of the default model vs the GoEmotions paper's BERT-base",
+            "",
+            "BERT-base figures: Demszky et al. (2020), Table 4.",
+            "",
+            "| emotion | ours (mean over seeds) | paper BERT-base |",
+            "| --- | --- | --- |",
+        ]
+        runs = list(results["default"].values())
+        for label in runs[0]["labels"]:
+            ours = np.mean([r["per_class_f1"][label] for r in runs])
+            paper = PAPER_BERT_F1.get(label)
+            lines.append(f"| {label} | {ours:.2f} | {'-' if paper is None else f'{paper:.2f}'} |")
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--suite", nargs="+", default=["default", "embeddings", "pooling", "loss"],
+                        choices=sorted(SUITES))  # fmt: skip
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--data-dir")
+    parser.add_argument("--runs-dir", default=str(ROOT / "artifacts" / "bench"))
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    parser.add_argument("--report-only", action="store_true", help="no training; tables only")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args = parse_args(argv)
+    runs_dir = Path(args.runs_dir)
+    results: dict[str, dict[int, dict]] = {}
+    for suite in args.suite:
+        for name, overrides in SUITES[suite]:
+            # The default configuration is the reference of every ablation; its embedding
+            # source appears in the embeddings suite under its own name too.
+            if overrides and all(getattr(TrainConfig, k) == v for k, v in overrides.items()):
+                continue
+            for seed in args.seeds:
+                run_dir = runs_dir / f"{name}-s{seed}"
+                if not args.report_only:
+                    run_dir = run_experiment(name, overrides, seed, runs_dir, args.data_dir)
+                if (run_dir / "run_info.json").exists():
+                    results.setdefault(name, {})[seed] = run_figures(run_dir)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    command = "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    payload = {
+        "command": command.strip(),
+        "defaults": dataclasses.asdict(TrainConfig()),
+        "summary": summarise(results),
+        "runs": results,
+    }
+    (out / "quality.json").write_text(json.dumps(payload, indent=2))
+    (out / "quality.md").write_text(markdown(results, command.strip()))
+    print((out / "quality.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
