@@ -13,7 +13,6 @@ leaves no half-written artifact.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import logging
 import os
@@ -26,11 +25,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 from emotag.artifacts import RunWriter  # noqa: E402
 from emotag.batching import make_dataset  # noqa: E402
-from emotag.data import load_goemotions  # noqa: E402
-from emotag.embeddings import build_embedding_matrix  # noqa: E402
+from emotag.cli import parse_config  # noqa: E402
+from emotag.data import GoEmotions, load_goemotions  # noqa: E402
+from emotag.embeddings import EmbeddingResult, build_embedding_matrix  # noqa: E402
 from emotag.export import export_saved_model  # noqa: E402
 from emotag.losses import make_loss  # noqa: E402
 from emotag.metrics import ValidationMacroF1  # noqa: E402
@@ -72,20 +73,116 @@ class TrainConfig:
     cache_dir: str = "embeddings"  # where downloaded / derived vectors are cached
     limit: int | None = None  # use only the first N training examples (smoke tests)
     verbose: int = 1  # Keras progress bars: 1 = bar, 2 = one line per epoch
+    search: bool = False  # random search over emotag.search.BILSTM_SPACE on dev; no final run
+    search_trials: int = 10  # trials of --search
+    search_epochs: int = 3  # epochs per trial (the best epoch counts)
 
 
 def parse_args(argv=None) -> TrainConfig:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    return parse_config(TrainConfig, argv, description=__doc__)
+
+
+@dataclasses.dataclass
+class Prepared:
+    """Everything a model needs that does not depend on its hyperparameters."""
+
+    data: GoEmotions  # train possibly cut to config.limit
+    preprocess: PreprocessConfig
+    tokenizer: WordTokenizer
+    encoder: TextEncoder
+    embedding: EmbeddingResult
+    train_ds: tf.data.Dataset
+    dev_ds: tf.data.Dataset
+    test_ds: tf.data.Dataset
+
+
+def prepare(config: TrainConfig) -> Prepared:
+    """Loads the data, fits the tokenizer on train, builds embeddings and datasets."""
+    data = load_goemotions(config.data_dir, taxonomy=config.taxonomy)
+    if config.limit:
+        train_split = data.train
+        data = dataclasses.replace(data, train=dataclasses.replace(
+            train_split,
+            texts=train_split.texts[: config.limit],
+            labels=train_split.labels[: config.limit],
+            ids=train_split.ids[: config.limit],
+        ))  # fmt: skip
+    log.info(
+        "%d train / %d dev / %d test texts, %d labels (%s)",
+        len(data.train.texts), len(data.dev.texts), len(data.test.texts),
+        len(data.label_names), config.taxonomy,
+    )  # fmt: skip
+
+    preprocess = PreprocessConfig().resolved()
+    tokenizer = WordTokenizer.fit(
+        data.train.texts,
+        TextNormalizer(preprocess),
+        min_count=config.min_count,
+        length_percentile=config.length_percentile,
     )
-    for field in dataclasses.fields(TrainConfig):
-        flag = "--" + field.name.replace("_", "-")
-        if field.type == "bool":
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default)
-            continue
-        kind = {"int": int, "float": float}.get(field.type.split(" ")[0], str)
-        parser.add_argument(flag, type=kind, default=field.default)
-    return TrainConfig(**vars(parser.parse_args(argv)))
+    if config.max_len:
+        tokenizer.max_len = config.max_len
+    encoder = TextEncoder(preprocess, tokenizer)
+    log.info("vocabulary %d words, max_len %d", tokenizer.vocab_size, tokenizer.max_len)
+
+    train_tokens = None
+    if config.embeddings in ("word2vec", "fasttext"):
+        batches = iter_token_lists(data.train.texts, encoder.normalizer)
+        train_tokens = [tokens for batch in batches for tokens in batch]
+    embedding = build_embedding_matrix(
+        tokenizer.word_index,
+        config.embeddings,
+        word_counts=tokenizer.word_counts,
+        train_token_lists=train_tokens,
+        cache_dir=config.cache_dir,
+        dim=config.embedding_dim,
+        seed=config.seed,
+    )
+    log.info("embeddings %s: %s", config.embeddings, embedding.summary())
+
+    x_train, x_dev, x_test = (encoder.encode(s.texts) for s in (data.train, data.dev, data.test))
+    return Prepared(
+        data, preprocess, tokenizer, encoder, embedding,
+        train_ds=make_dataset(
+            x_train, data.train.labels, config.batch_size, shuffle_seed=config.seed
+        ),
+        dev_ds=make_dataset(x_dev, None, 256),
+        test_ds=make_dataset(x_test, None, 256),
+    )  # fmt: skip
+
+
+def build_model(config: TrainConfig, prepared: Prepared) -> keras.Model:
+    """The compiled classifier for `config`'s hyperparameters."""
+    train_split = prepared.data.train
+    counts = train_split.labels.sum(axis=0)
+    model = build_bilstm_classifier(
+        prepared.tokenizer.vocab_size,
+        len(prepared.data.label_names),
+        embedding_matrix=prepared.embedding.matrix,
+        trainable_embeddings=config.trainable_embeddings,
+        lstm_units=config.lstm_units,
+        attention_units=config.attention_units,
+        dropout=config.dropout,
+        pooling=config.pooling,
+        label_prior=counts / len(train_split.texts),
+    )
+    loss = make_loss(config.loss, class_counts=counts, gamma=config.gamma, beta=config.beta)
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=1.0), loss=loss)
+    return model
+
+
+def selection_callbacks(config: TrainConfig, prepared: Prepared) -> list[keras.callbacks.Callback]:
+    """Dev macro-F1 at tuned thresholds each epoch, early stopping on it, best weights kept."""
+    return [
+        ValidationMacroF1(prepared.dev_ds, prepared.data.dev.labels),
+        keras.callbacks.EarlyStopping(
+            monitor="val_macro_f1",
+            mode="max",
+            patience=config.patience,
+            restore_best_weights=True,
+            verbose=1,
+        ),
+    ]
 
 
 def train(config: TrainConfig) -> Path:
@@ -99,87 +196,17 @@ def train(config: TrainConfig) -> Path:
     run_name = (
         config.run_name or f"bilstm-{config.taxonomy}-{Path(config.embeddings).name}-s{config.seed}"
     )
-
-    data = load_goemotions(config.data_dir, taxonomy=config.taxonomy)
-    train_split = data.train
-    if config.limit:
-        train_split = dataclasses.replace(
-            train_split,
-            texts=train_split.texts[: config.limit],
-            labels=train_split.labels[: config.limit],
-            ids=train_split.ids[: config.limit],
-        )
-    labels = data.label_names
-    log.info(
-        "%d train / %d dev / %d test texts, %d labels (%s)",
-        len(train_split.texts),
-        len(data.dev.texts),
-        len(data.test.texts),
-        len(labels),
-        config.taxonomy,
+    prepared = prepare(config)
+    data, encoder, tokenizer = prepared.data, prepared.encoder, prepared.tokenizer
+    preprocess, embedding = prepared.preprocess, prepared.embedding
+    dev_ds, test_ds = prepared.dev_ds, prepared.test_ds
+    model = build_model(config, prepared)
+    history = model.fit(
+        prepared.train_ds,
+        epochs=config.epochs,
+        callbacks=selection_callbacks(config, prepared),
+        verbose=config.verbose,
     )
-
-    preprocess = PreprocessConfig().resolved()
-    tokenizer = WordTokenizer.fit(
-        train_split.texts,
-        TextNormalizer(preprocess),
-        min_count=config.min_count,
-        length_percentile=config.length_percentile,
-    )
-    if config.max_len:
-        tokenizer.max_len = config.max_len
-    encoder = TextEncoder(preprocess, tokenizer)
-    log.info("vocabulary %d words, max_len %d", tokenizer.vocab_size, tokenizer.max_len)
-
-    train_tokens = None
-    if config.embeddings in ("word2vec", "fasttext"):
-        train_tokens = [
-            t for batch in iter_token_lists(train_split.texts, encoder.normalizer) for t in batch
-        ]
-    embedding = build_embedding_matrix(
-        tokenizer.word_index,
-        config.embeddings,
-        word_counts=tokenizer.word_counts,
-        train_token_lists=train_tokens,
-        cache_dir=config.cache_dir,
-        dim=config.embedding_dim,
-        seed=config.seed,
-    )
-    log.info("embeddings %s: %s", config.embeddings, embedding.summary())
-
-    x_train, x_dev, x_test = (encoder.encode(s.texts) for s in (train_split, data.dev, data.test))
-    train_ds = make_dataset(
-        x_train, train_split.labels, config.batch_size, shuffle_seed=config.seed
-    )
-    dev_ds = make_dataset(x_dev, None, 256)
-    test_ds = make_dataset(x_test, None, 256)
-
-    counts = train_split.labels.sum(axis=0)
-    model = build_bilstm_classifier(
-        tokenizer.vocab_size,
-        len(labels),
-        embedding_matrix=embedding.matrix,
-        trainable_embeddings=config.trainable_embeddings,
-        lstm_units=config.lstm_units,
-        attention_units=config.attention_units,
-        dropout=config.dropout,
-        pooling=config.pooling,
-        label_prior=counts / len(train_split.texts),
-    )
-    loss = make_loss(config.loss, class_counts=counts, gamma=config.gamma, beta=config.beta)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=1.0), loss=loss)
-
-    callbacks = [
-        ValidationMacroF1(dev_ds, data.dev.labels),
-        keras.callbacks.EarlyStopping(
-            monitor="val_macro_f1",
-            mode="max",
-            patience=config.patience,
-            restore_best_weights=True,
-            verbose=1,
-        ),
-    ]
-    history = model.fit(train_ds, epochs=config.epochs, callbacks=callbacks, verbose=config.verbose)
 
     with RunWriter(config.output_dir, run_name) as run:
         calibration, report = calibrate_and_score(
@@ -216,12 +243,33 @@ def train(config: TrainConfig) -> Path:
     return run.final_path
 
 
+def search(config: TrainConfig) -> dict:
+    """Random search on dev; writes <output_dir>/search-<taxonomy>/search_log.json."""
+    from emotag.search import BILSTM_SPACE, run_search
+
+    keras.utils.set_random_seed(config.seed)
+    prepared = prepare(config)
+    base = dataclasses.replace(config, patience=1)
+    return run_search(
+        base, BILSTM_SPACE,
+        build_fn=lambda c: build_model(c, prepared),
+        callbacks_fn=lambda c: selection_callbacks(c, prepared),
+        train_ds=prepared.train_ds,
+        out_dir=Path(config.output_dir) / f"search-{config.taxonomy}",
+        max_trials=config.search_trials, epochs=config.search_epochs, seed=config.seed,
+        verbose=config.verbose,
+    )  # fmt: skip
+
+
 def main(argv=None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     config = parse_args(argv)
-    train(config)
+    if config.search:
+        search(config)
+    else:
+        train(config)
     return 0
 
 
