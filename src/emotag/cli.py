@@ -1,0 +1,45 @@
+"""Command-line flags generated from a script's configuration dataclass."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+# Field annotations are strings (scripts use `from __future__ import annotations`);
+# the first word picks the parser, so "int | None" parses as int.
+_PARSERS = {"int": int, "float": float}
+
+
+def dataclass_parser(config_cls: type, description: str | None = None) -> argparse.ArgumentParser:
+    """An argument parser with one `--flag-name` per field of a config dataclass.
+
+    `bool` fields become `--flag/--no-flag`; `int` and `float` fields (optionally
+    `| None`) are parsed as such; anything else is a string. Defaults are the fields'.
+
+    Args:
+        config_cls: a dataclass whose fields all have defaults.
+        description: shown by `--help`, usually the script's docstring.
+
+    Returns:
+        An `argparse.ArgumentParser`; callers may add checks or extra arguments.
+    """
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    for field in dataclasses.fields(config_cls):
+        flag = "--" + field.name.replace("_", "-")
+        kind = field.type if isinstance(field.type, str) else field.type.__name__
+        if kind == "bool":
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default)
+            continue
+        parser.add_argument(flag, type=_PARSERS.get(kind.split(" ")[0], str), default=field.default)
+    return parser
+
+
+def parse_config(config_cls: type[T], argv=None, description: str | None = None) -> T:
+    """Parses `argv` (default `sys.argv[1:]`) into an instance of `config_cls`."""
+    args: dict[str, Any] = vars(dataclass_parser(config_cls, description).parse_args(argv))
+    return config_cls(**args)
