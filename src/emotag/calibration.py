@@ -245,3 +245,13 @@ def calibrate(probs, y_true, grid=None, global_grid=None, fallback=0.5):
         fallback_classes=search.fallback_classes,
         per_class_dev_f1=search.f1,
     )
+
+
+def calibrated_macro_f1(probs, y_true):
+    """Dev macro-F1 after `calibrate` tunes its thresholds on the same dev data.
+
+    The score to compare models or hyper-parameters by on dev, since every model is
+    served with its own tuned per-class thresholds (and at-least-one rule).
+    """
+    scores = calibrate(probs, y_true).dev_scores
+    return max(scores["per_class"], scores["per_class_at_least_one"])

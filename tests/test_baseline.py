@@ -1,0 +1,211 @@
+"""TF-IDF + logistic-regression baseline: hand-checked TF-IDF, sklearn parity, export."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from emotag.preprocessing import PreprocessConfig
+from emotag.tfidf import TfidfClassifier, word_ngrams
+from train_baseline import BaselineConfig, make_vectorizer, parse_args
+
+# Edge cases on top of the fixture's test split: empty, unseen words only, repeats
+# (sublinear tf), an emoji, case and punctuation the normaliser rewrites, a long text.
+TEXTS = [
+    "",
+    "zzz qqq",
+    "Thanks thanks THANKS, I love it!!",
+    "why is this so sad 😂",
+    "haha lol " * 100,
+    "I can't believe it... wow",
+]
+
+# A toy corpus whose TF-IDF is worked out by hand (smooth idf, n = 3 texts):
+# idf(good) = idf(day) = ln(4/3) + 1, idf(bad) = ln(4/2) + 1.
+TOY = ["Good GOOD day", "bad Day", "good"]
+IDF = {"bad": math.log(2) + 1, "day": math.log(4 / 3) + 1, "good": math.log(4 / 3) + 1}
+
+
+def _toy_expected(sublinear: bool) -> np.ndarray:
+    """(3, 3) L2-normalised TF-IDF; columns bad, day, good."""
+    tf_good = 1 + math.log(2) if sublinear else 2.0  # "good" twice in text 0
+    rows = np.array(
+        [[0.0, IDF["day"], tf_good * IDF["good"]], [IDF["bad"], IDF["day"], 0.0], [0, 0, 1.0]]
+    )
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+@pytest.fixture(scope="module")
+def preprocess():
+    return PreprocessConfig().resolved()
+
+
+def test_word_ngrams_match_sklearn():
+    tokens = "a b c d".split()
+    for ngram_range in [(1, 1), (1, 2), (2, 3), (1, 5)]:
+        analyzer = TfidfVectorizer(
+            tokenizer=str.split, token_pattern=None, lowercase=False, ngram_range=ngram_range
+        ).build_analyzer()
+        assert word_ngrams(tokens, ngram_range) == analyzer("a b c d")
+    assert word_ngrams(["a"], (2, 2)) == []
+
+
+@pytest.mark.parametrize("sublinear", [False, True])
+def test_tfidf_by_hand(preprocess, sublinear):
+    from emotag.preprocessing import TextNormalizer
+    from train_baseline import tokenize
+
+    expected = _toy_expected(sublinear)
+    tokens = tokenize(TOY, TextNormalizer(preprocess), "toy")
+    assert tokens == [["good", "good", "day"], ["bad", "day"], ["good"]]
+    # sklearn's conventions are the hand-computed ones ...
+    vectorizer = make_vectorizer((1, 1), BaselineConfig(min_df=1, sublinear_tf=sublinear))
+    np.testing.assert_allclose(vectorizer.fit_transform(tokens).toarray(), expected, atol=1e-12)
+    np.testing.assert_allclose(vectorizer.idf_, [IDF["bad"], IDF["day"], IDF["good"]])
+    # ... and so are the graph's, from raw strings.
+    coef = np.array([[1.0, 2.0, 3.0]])
+    model = TfidfClassifier(
+        preprocess, ["bad", "day", "good"], [IDF["bad"], IDF["day"], IDF["good"]],
+        coef, intercept=np.array([0.5]), sublinear_tf=sublinear,
+    )  # fmt: skip
+    texts = tf.constant([*TOY, "", "unseen words!"])
+    features = tf.sparse.to_dense(model.features(texts)).numpy()
+    np.testing.assert_allclose(features[:3], expected, atol=1e-12)
+    np.testing.assert_array_equal(features[3:], 0.0)  # no known term: an all-zero row
+    logits = np.append(expected @ coef[0], [0.0, 0.0]) + 0.5  # a zero row scores the intercept
+    np.testing.assert_allclose(model(texts).numpy()[:, 0], 1 / (1 + np.exp(-logits)), rtol=1e-6)
+
+
+def test_parse_args_rejects_bad_grids():
+    assert parse_args(["--c", "0.5,2", "--ngram-range", "1-2,1"]).c == "0.5,2"
+    for bad in (["--c", "0"], ["--ngram-range", "2-1"], ["--class-weight", "auto"]):
+        with pytest.raises(SystemExit):
+            parse_args(bad)
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_data_dir, tmp_path_factory):
+    """A tiny baseline run, plus sklearn refitted with the chosen settings."""
+    from emotag.data import load_goemotions
+    from emotag.preprocessing import TextNormalizer
+    from train_baseline import fit_classifier, tokenize, train
+
+    config = BaselineConfig(
+        data_dir=str(tiny_data_dir),
+        c="0.5,4",
+        ngram_range="1-1,1-2",
+        min_df=1,
+        output_dir=str(tmp_path_factory.mktemp("artifacts")),
+        run_name="tiny-tfidf",
+    )
+    run_dir = train(config)
+    chosen = json.loads((run_dir / "run_info.json").read_text())["chosen"]
+
+    data = load_goemotions(tiny_data_dir)
+    normalizer = TextNormalizer(PreprocessConfig().resolved())
+    vectorizer = make_vectorizer(tuple(chosen["ngram_range"]), config)
+    x_train = vectorizer.fit_transform(tokenize(data.train.texts, normalizer, "train"))
+    classifier = fit_classifier(x_train, data.train.labels, chosen["c"], config)
+    texts = TEXTS + data.test.texts
+    expected = classifier.predict_proba(vectorizer.transform(tokenize(texts, normalizer, "test")))
+    return run_dir, texts, expected
+
+
+@pytest.mark.slow
+def test_run_directory_is_complete(trained):
+    run_dir, _, _ = trained
+    for name in [
+        "saved_model",
+        "tfidf_lr.npz",
+        "preprocess_config.json",
+        "per_class_thresholds.npy",
+        "thresholds.json",
+        "labels.txt",
+        "train_config.json",
+        "overall_metrics.json",
+        "per_class_report.csv",
+        "predictions_test.tsv",
+        "per_class_f1.png",
+        "run_info.json",
+    ]:
+        assert (run_dir / name).exists(), name
+    info = json.loads((run_dir / "run_info.json").read_text())
+    assert info["model"] == "tfidf-lr" and len(info["dev_grid"]) == 4
+    best = max(info["dev_grid"], key=lambda row: row["dev_macro_f1"])
+    assert info["chosen"] == {"c": best["c"], "ngram_range": best["ngram_range"]}
+
+
+@pytest.mark.slow
+def test_saved_model_matches_sklearn_in_process(trained, preprocess):
+    from emotag.predictor import Predictor
+
+    run_dir, texts, expected = trained
+    loaded = tf.saved_model.load(str(run_dir / "saved_model"))
+    served = loaded.serve(tf.constant(texts))
+    np.testing.assert_allclose(served["probabilities"].numpy(), expected, rtol=1e-5, atol=1e-6)
+    thresholds = np.load(run_dir / "per_class_thresholds.npy")
+    assert served["labels"].shape == expected.shape
+    at_least_one = json.loads((run_dir / "thresholds.json").read_text())["at_least_one"]
+    if not at_least_one:
+        np.testing.assert_array_equal(
+            served["labels"].numpy() == 1, served["probabilities"].numpy() >= thresholds
+        )
+
+    predictor = Predictor.load(run_dir, batch_size=4)
+    np.testing.assert_allclose(predictor.predict_proba(texts), expected, rtol=1e-5, atol=1e-6)
+    assert not predictor.can_explain
+
+    rebuilt = TfidfClassifier.load(run_dir / "tfidf_lr.npz", preprocess)
+    np.testing.assert_allclose(rebuilt.predict_proba(texts), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_saved_model_matches_sklearn_in_plain_tensorflow(trained):
+    run_dir, texts, expected = trained
+    script = (
+        "import json, sys\n"
+        "import tensorflow as tf\n"
+        "m = tf.saved_model.load(sys.argv[1])\n"
+        "texts = json.loads(sys.stdin.read())\n"
+        "out = m.signatures['serving_default'](text=tf.constant(texts))\n"
+        "assert not any(k.startswith('emotag') for k in sys.modules)\n"
+        "names = [n.decode() for n in m.label_names().numpy()]\n"
+        "print(json.dumps({'names': names, 'probs': out['probabilities'].numpy().tolist()}))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(run_dir / "saved_model")],
+        input=json.dumps(texts),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd="/",
+        env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    served = json.loads(proc.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(served["probs"], expected, rtol=1e-5, atol=1e-6)
+    assert served["names"] == (run_dir / "labels.txt").read_text().split()
+
+
+@pytest.mark.slow
+def test_cli_and_evaluate_use_the_run(trained, tiny_data_dir):
+    from evaluate import EvaluateConfig, evaluate
+    from inference import InferenceConfig, run
+
+    run_dir, _, _ = trained
+    report = evaluate(EvaluateConfig(model=str(run_dir), split="test", data_dir=str(tiny_data_dir)))
+    trained_report = json.loads((run_dir / "overall_metrics.json").read_text())
+    assert report["macro"]["f1"] == pytest.approx(trained_report["macro"]["f1"], abs=1e-9)
+
+    out = io.StringIO()
+    run(InferenceConfig(model=str(run_dir), texts=["thanks!", "so sad"], json=True), out=out)
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["text"] for r in records] == ["thanks!", "so sad"]
