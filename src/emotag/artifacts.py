@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -14,6 +16,9 @@ class RunWriter:
     On an exception the temporary directory is removed and any earlier run of the
     same name is left untouched. An existing run is replaced only after the new one
     is complete (it is moved aside, the new one renamed in, then the old one deleted).
+    A process killed while writing (SIGKILL skips `__exit__`) leaves its temporary
+    directory behind; each temporary name carries its writer's process id, and the
+    next writer of the same run deletes those whose process is gone, never reusing one.
 
     Args:
         output_dir: parent directory of runs (created if needed).
@@ -33,10 +38,23 @@ class RunWriter:
 
     def __enter__(self) -> RunWriter:
         self.output_dir.mkdir(parents=True, exist_ok=True)
+        for stale in self.stale_temp_dirs():
+            shutil.rmtree(stale, ignore_errors=True)
         self.path = Path(
-            tempfile.mkdtemp(prefix=f".{self.final_path.name}.tmp-", dir=self.output_dir)
+            tempfile.mkdtemp(
+                prefix=f".{self.final_path.name}.tmp-pid{os.getpid()}-", dir=self.output_dir
+            )
         )
         return self
+
+    def stale_temp_dirs(self) -> list[Path]:
+        """Temporary directories of this run left by writers that no longer run."""
+        stale = []
+        for path in self.output_dir.glob(f".{self.final_path.name}.tmp-pid*-*"):
+            match = re.fullmatch(r".*\.tmp-pid(\d+)-[^-]*", path.name)
+            if match and not _process_alive(int(match.group(1))):
+                stale.append(path)
+        return stale
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         if exc_type is not None:
@@ -58,3 +76,13 @@ class RunWriter:
         target = self.path / name
         target.write_text(json.dumps(payload, indent=2, ensure_ascii=False))
         return target
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True

@@ -1,0 +1,373 @@
+"""Inference throughput and latency of run directories on real dev texts.
+
+Usage:
+    python benchmarks/throughput.py --models artifacts/<bilstm-run> [artifacts/<bert-run> ...]
+    python benchmarks/throughput.py --models artifacts/a artifacts/b --rounds 7 --seconds 2
+
+For every run given (BiLSTM, BERT/MiniLM or TF-IDF; missing paths are reported and
+skipped) the script measures `Predictor`, the API the CLI and batch scoring use:
+
+- texts/s for requests of 1, 32 and 256 texts (consecutive dev texts, one call each),
+- texts/s "bulk": the whole sample in one `predict_proba` call (sorted by length),
+- p50 / p99 latency of single-text requests.
+
+BiLSTM runs get three more rows: the reference, Keras `model.predict` of `model.keras`
+on ids padded to max_len (ids computed beforehand, so it is the network alone), the run's
+SavedModel re-exported by this version (fused BiLSTM, `token_ids` / `score_ids`
+endpoints) when the run predates it, and the network on sorted ids with and without
+`jit_compile=True` (widths padded to multiples of 8 so XLA compiles a few shapes only).
+
+The machine is shared with training jobs, so rows are measured in interleaved rounds and
+each figure is the median over rounds; the load average is recorded before each round,
+and texts per CPU-second (process time) are reported as a load-insensitive figure.
+Writes <out>/throughput.json and <out>/throughput.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from emotag.data import load_goemotions  # noqa: E402
+from emotag.predictor import Predictor  # noqa: E402
+
+log = logging.getLogger("throughput")
+REQUEST_SIZES = (1, 32, 256)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--models", nargs="+", help="run directories")
+    parser.add_argument("--data-dir", help="GoEmotions directory (default $GOEMOTIONS_DIR)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved repetitions")
+    parser.add_argument("--seconds", type=float, default=3.0, help="target time per figure")
+    parser.add_argument("--latency-texts", type=int, default=200, help="single-text requests")
+    parser.add_argument("--out", default="benchmarks/results", help="output directory")
+    parser.add_argument(
+        "--report-only", action="store_true", help="re-render <out>/throughput.md from the JSON"
+    )
+    return parser.parse_args(argv)
+
+
+def run_kind(run_dir: Path) -> str:
+    info = {}
+    for name in ("run_info.json", "train_config.json"):
+        if (run_dir / name).exists():
+            info.update(json.loads((run_dir / name).read_text()))
+    if "model" in info:
+        return str(info["model"])
+    if (run_dir / "tokenizer.pkl").exists():
+        return "bilstm"
+    return "other"
+
+
+class Timer:
+    """Wall and process time of one block."""
+
+    def __enter__(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+
+
+def sample_size(rate: float, size: int, seconds: float, available: int) -> int:
+    """Texts to time: about `seconds` worth at `rate`, whole requests, within the data."""
+    n = int(rate * seconds) // size * size
+    return max(size, min(n, available // size * size))
+
+
+class PredictorRow:
+    """Requests of 1/32/256 texts and one bulk call through a `Predictor`."""
+
+    def __init__(self, name: str, predictor: Predictor, texts: list[str], args):
+        self.name, self.predictor, self.texts, self.args = name, predictor, texts, args
+        predictor.predict_proba(texts[:256])  # trace / warm up
+        predictor.predict_proba(texts[:1])
+        with Timer() as t:
+            predictor.predict_proba(texts[:256])
+        self.rate = 256 / t.wall
+
+    def measure(self) -> dict:
+        args, texts, out = self.args, self.texts, {}
+        for size in REQUEST_SIZES:
+            n = sample_size(self.rate, size, args.seconds, len(texts))
+            if size == 1:
+                n = min(n, args.latency_texts)
+                latencies = []
+            with Timer() as total:
+                for start in range(0, n, size):
+                    if size == 1:
+                        t0 = time.perf_counter()
+                    self.predictor.predict_proba(texts[start : start + size])
+                    if size == 1:
+                        latencies.append(time.perf_counter() - t0)
+            out[f"b{size}"] = n / total.wall
+            out[f"b{size}_per_cpu_s"] = n / max(total.cpu, 1e-9)
+            if size == 1:
+                out["p50_ms"] = 1000 * float(np.percentile(latencies, 50))
+                out["p99_ms"] = 1000 * float(np.percentile(latencies, 99))
+        n = sample_size(self.rate, 256, args.seconds, len(texts))
+        with Timer() as total:
+            self.predictor.predict_proba(texts[:n])
+        out["bulk"] = n / total.wall
+        out["bulk_per_cpu_s"] = n / max(total.cpu, 1e-9)
+        return out
+
+
+class NaiveKerasRow:
+    """The reference: `model.predict` of model.keras on ids padded to max_len."""
+
+    def __init__(self, name: str, run_dir: Path, texts: list[str], args):
+        import keras
+
+        import emotag.layers  # noqa: F401  registers the custom layers
+        import emotag.losses  # noqa: F401
+        from emotag.preprocessing import PreprocessConfig
+        from emotag.tokenizer import TextEncoder, WordTokenizer
+
+        self.name, self.args = name, args
+        self.model = keras.saving.load_model(run_dir / "model.keras", compile=False)
+        config, _ = PreprocessConfig.load(run_dir / "preprocess_config.json")
+        tokenizer = WordTokenizer.load(run_dir / "tokenizer.pkl")
+        rows = TextEncoder(config, tokenizer).encode(texts)
+        self.ids = np.zeros((len(rows), tokenizer.max_len), dtype="int32")  # (n, max_len)
+        for row, ids in zip(self.ids, rows):
+            row[: len(ids)] = ids
+        self.model.predict(self.ids[:256], batch_size=256, verbose=0)
+        with Timer() as t:
+            self.model.predict(self.ids[:256], batch_size=256, verbose=0)
+        self.rate = 256 / t.wall
+
+    def measure(self) -> dict:
+        out = {}
+        for size in REQUEST_SIZES:
+            n = sample_size(self.rate / (20 if size == 1 else 1), size, self.args.seconds,
+                            len(self.ids))  # fmt: skip
+            if size == 1:
+                n = min(n, self.args.latency_texts // 4)  # ~40 ms each: a sample suffices
+                latencies = []
+            with Timer() as total:
+                for start in range(0, n, size):
+                    t0 = time.perf_counter()
+                    self.model.predict(self.ids[start : start + size], batch_size=size, verbose=0)
+                    if size == 1:
+                        latencies.append(time.perf_counter() - t0)
+            out[f"b{size}"] = n / total.wall
+            out[f"b{size}_per_cpu_s"] = n / max(total.cpu, 1e-9)
+            if size == 1:
+                out["p50_ms"] = 1000 * float(np.percentile(latencies, 50))
+                out["p99_ms"] = 1000 * float(np.percentile(latencies, 99))
+        n = sample_size(self.rate, 256, self.args.seconds, len(self.ids))
+        with Timer() as total:
+            self.model.predict(self.ids[:n], batch_size=256, verbose=0)
+        out["bulk"] = n / total.wall
+        out["bulk_per_cpu_s"] = n / max(total.cpu, 1e-9)
+        return out
+
+
+class SortedIdsRow:
+    """The network alone on length-sorted ids, as a tf.function, optionally XLA-compiled."""
+
+    def __init__(self, name: str, naive: NaiveKerasRow, jit: bool, args):
+        self.name, self.args = name, args
+        model = naive.model
+        lengths = (naive.ids != 0).sum(axis=1)
+        order = np.argsort(lengths, kind="stable")
+        self.batches = []
+        for start in range(0, len(order), 256):
+            idx = order[start : start + 256]
+            width = max(1, int(lengths[idx].max()))
+            if jit:
+                width = -(-width // 8) * 8  # few distinct shapes: one XLA compile each
+            self.batches.append(tf.constant(naive.ids[idx, :width]))
+        self.fn = tf.function(lambda x: model(x, training=False), jit_compile=jit)
+        for batch in self.batches:  # compile every shape before timing
+            self.fn(batch)
+
+    def measure(self) -> dict:
+        with Timer() as total:
+            for batch in self.batches:
+                self.fn(batch).numpy()
+        n = sum(int(b.shape[0]) for b in self.batches)
+        return {"bulk": n / total.wall, "bulk_per_cpu_s": n / max(total.cpu, 1e-9)}
+
+
+def reexport(run_dir: Path, target: Path) -> Path:
+    """Copies a BiLSTM run's small files and exports its SavedModel with this version."""
+    import shutil
+
+    import keras
+
+    import emotag.layers  # noqa: F401
+    import emotag.losses  # noqa: F401
+    from emotag.export import export_saved_model
+    from emotag.fused_bilstm import FusedBiLSTMClassifier, can_fuse
+    from emotag.preprocessing import PreprocessConfig
+    from emotag.tokenizer import TextEncoder, WordTokenizer
+
+    target.mkdir(parents=True)
+    for name in ("per_class_thresholds.npy", "thresholds.json", "labels.txt"):
+        shutil.copy(run_dir / name, target / name)
+    model = keras.saving.load_model(run_dir / "model.keras", compile=False)
+    config, _ = PreprocessConfig.load(run_dir / "preprocess_config.json")
+    encoder = TextEncoder(config, WordTokenizer.load(run_dir / "tokenizer.pkl"))
+    calibration = json.loads((run_dir / "thresholds.json").read_text())
+    export_saved_model(
+        model, encoder, np.load(run_dir / "per_class_thresholds.npy"),
+        (run_dir / "labels.txt").read_text().split(), target / "saved_model",
+        at_least_one=bool(calibration.get("at_least_one", False)),
+        serving_model=FusedBiLSTMClassifier(model) if can_fuse(model) else None,
+    )  # fmt: skip
+    return target
+
+
+def build_rows(args, texts: list[str], workdir: Path) -> tuple[list, list[str]]:
+    rows, notes = [], []
+    for path in map(Path, args.models):
+        if not (path / "saved_model").is_dir():
+            notes.append(f"{path}: no saved_model/, skipped")
+            continue
+        kind = run_kind(path)
+        predictor = Predictor.load(path)
+        label = f"{path.name} ({kind})"
+        if kind == "bilstm" and (path / "model.keras").exists():
+            naive = NaiveKerasRow(f"{path.name}: naive model.predict, ids padded to max_len",
+                                  path, texts, args)  # fmt: skip
+            rows.append(naive)
+            rows.append(SortedIdsRow(f"{path.name}: network on sorted ids, tf.function",
+                                     naive, False, args))  # fmt: skip
+            rows.append(SortedIdsRow(f"{path.name}: network on sorted ids, jit_compile, x8",
+                                     naive, True, args))  # fmt: skip
+            if not predictor.can_score_ids:
+                rows.append(PredictorRow(f"{label}: Predictor, SavedModel as shipped",
+                                         predictor, texts, args))  # fmt: skip
+                fresh = reexport(path, workdir / path.name)
+                rows.append(PredictorRow(f"{label}: Predictor, re-exported (fused, fast path)",
+                                         Predictor.load(fresh), texts, args))  # fmt: skip
+                continue
+        rows.append(PredictorRow(f"{label}: Predictor", predictor, texts, args))
+    return rows, notes
+
+
+def ratio_notes(rows: list[dict]) -> list[str]:
+    """BiLSTM (fastest Predictor row) over each BERT row, at b256, wall and per CPU-second."""
+    predictors = [row for row in rows if "Predictor" in row["name"]]
+    bilstm = [row for row in predictors if "(bilstm)" in row["name"]]
+    notes = []
+    for key, what in (("b256", "median texts/s"), ("b256_per_cpu_s", "texts per CPU-second")):
+        if not bilstm:
+            break
+        best = max(bilstm, key=lambda row: row["median"][key])
+        notes += [
+            f"b256 {what}: {best['name']} = {best['median'][key] / row['median'][key]:.0f}x "
+            f"{row['name']}"
+            for row in predictors
+            if "(bert)" in row["name"] and row["median"][key] > 0
+        ]
+    return notes
+
+
+def format_markdown(report: dict) -> str:
+    def fmt(value, digits=0):
+        return "" if value is None else f"{value:,.{digits}f}"
+
+    lines = [
+        "# Inference throughput",
+        "",
+        f"Command: `{report['command']}`",
+        "",
+        f"{report['texts']} GoEmotions dev texts; {report['rounds']} interleaved rounds; "
+        f"machine: {report['machine']['cpus']} CPUs shared with training jobs, 1-minute load "
+        f"average {report['machine']['load_min']:.1f}-{report['machine']['load_max']:.1f} "
+        "during the run. Wall-clock columns are medians over rounds and depend on the CPU "
+        "share the benchmark got; \"best\" is the best round; texts per CPU-second (process "
+        "time, all threads) is the least load-sensitive figure.",
+        "",
+        "| row | p50 ms (1 text) | p99 ms | b1 texts/s | b32 texts/s | b256 texts/s "
+        "| b256 best | b256 texts/CPU-s | bulk texts/s | bulk texts/CPU-s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in report["rows"]:
+        m = row["median"]
+        best = max((s.get("b256") for s in row["samples"] if "b256" in s), default=None)
+        lines.append(
+            f"| {row['name']} | {fmt(m.get('p50_ms'), 2)} | {fmt(m.get('p99_ms'), 2)} "
+            f"| {fmt(m.get('b1'))} | {fmt(m.get('b32'))} | {fmt(m.get('b256'))} | {fmt(best)} "
+            f"| {fmt(m.get('b256_per_cpu_s'))} | {fmt(m.get('bulk'))} "
+            f"| {fmt(m.get('bulk_per_cpu_s'))} |"
+        )
+    lines += ["", *[f"- {note}" for note in report["notes"] + ratio_notes(report["rows"])]]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    if args.report_only:
+        report = json.loads((Path(args.out) / "throughput.json").read_text())
+        (Path(args.out) / "throughput.md").write_text(format_markdown(report))
+        print(format_markdown(report))
+        return 0
+    if not args.models:
+        raise SystemExit("--models is required")
+    texts = load_goemotions(args.data_dir, taxonomy="fine").dev.texts
+    with tempfile.TemporaryDirectory() as workdir:
+        rows, notes = build_rows(args, texts, Path(workdir))
+        samples: dict[str, list[dict]] = {row.name: [] for row in rows}
+        loads = []
+        for r in range(args.rounds):
+            loads.append(os.getloadavg()[0])
+            for row in rows:
+                samples[row.name].append(row.measure())
+                log.info("round %d %s: %s", r + 1, row.name,
+                         {k: round(v, 1) for k, v in samples[row.name][-1].items()})  # fmt: skip
+        loads.append(os.getloadavg()[0])
+    report_rows = []
+    for row in rows:
+        keys = samples[row.name][0].keys()
+        median = {k: statistics.median(s[k] for s in samples[row.name]) for k in keys}
+        report_rows.append({"name": row.name, "median": median, "samples": samples[row.name]})
+    report = {
+        "command": " ".join(["python", "benchmarks/throughput.py", *sys.argv[1:]]),
+        "texts": len(texts),
+        "rounds": args.rounds,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "load_average_1min_per_round": loads,
+            "load_min": min(loads),
+            "load_max": max(loads),
+            "tensorflow": tf.__version__,
+        },
+        "rows": report_rows,
+        "notes": notes,
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "throughput.json").write_text(json.dumps(report, indent=1))
+    (out / "throughput.md").write_text(format_markdown(report))
+    print(format_markdown(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

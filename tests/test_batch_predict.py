@@ -1,0 +1,77 @@
+"""src/batch_predict.py end to end on a few thousand lines, DirectRunner engine in-process."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+BAD_LINES = [
+    b"", b"   ", b"bad \xff\xfe utf8", b"ctrl\x00\x07\x1b\x0c\r", "x" * 50_000,
+    "line\u2028separator\u0085next",  # str.splitlines would split these
+]
+
+
+def _lines(n: int) -> list[bytes]:
+    root = os.environ.get("GOEMOTIONS_DIR")
+    if root and (Path(root) / "dev.tsv").exists():
+        rows = (Path(root) / "dev.tsv").read_bytes().splitlines()
+        texts = [row.split(b"\t")[0] for row in rows]
+    else:  # the tiny fixture's vocabulary, repeated
+        texts = [b"Thanks so much, I love it!", b"why is this so sad", b"haha lol wow"]
+    lines = [texts[i % len(texts)] for i in range(n)]
+    for k, bad in enumerate(BAD_LINES):  # spread the bad lines through the file
+        lines[(k + 1) * n // (len(BAD_LINES) + 1)] = bad if isinstance(bad, bytes) else bad.encode()
+    return lines
+
+
+def test_batch_predict_matches_predictor(tiny_run_dir, tmp_path):
+    from batch_predict import run
+    from emotag.predictor import Predictor
+
+    lines = _lines(3000)
+    source = tmp_path / "texts.txt"
+    source.write_bytes(b"\n".join(lines) + b"\n")
+    output = tmp_path / "predictions.jsonl"
+    count = run(
+        ["--model", str(tiny_run_dir), "--input", str(source), "--output", str(output),
+         "--max-batch", "256"]
+    )  # fmt: skip
+    records = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert count == len(records) == len(lines)
+    assert [r["line"] for r in records] == list(range(1, len(lines) + 1))
+
+    # As the reader does: a final "\r" (Windows line end) dropped, bad UTF-8 replaced.
+    texts = [line.removesuffix(b"\r").decode("utf-8", errors="replace") for line in lines]
+    expected = Predictor.load(tiny_run_dir).predict(texts, errors="skip")
+    assert [r["text"] for r in records] == [p.text for p in expected]
+    assert all("error" not in r for r in records)
+    names = list(expected[0].probabilities)
+    got = np.array([[r["probabilities"][k] for k in names] for r in records])
+    want = np.array([[p.probabilities[k] for k in names] for p in expected])
+    np.testing.assert_allclose(got, want, atol=1.5e-4)  # records round to 4 decimals
+    agree = np.mean([r["labels"] == p.labels for r, p in zip(records, expected)])
+    assert agree > 0.99  # a probability within rounding of its threshold may flip
+
+
+def test_model_handler_records_bad_items():
+    from batch_predict import EmotagModelHandler
+
+    class FakePredictor:
+        def predict(self, texts, threshold=None, errors="raise"):
+            from emotag.predictor import Prediction
+
+            assert errors == "skip"
+            return [Prediction(t if isinstance(t, str) else "", [], {}, None if isinstance(t, str)
+                               else "expected str or bytes") for t in texts]  # fmt: skip
+
+    handler = EmotagModelHandler("unused")
+    results = list(handler.run_inference(["ok", None, 3], FakePredictor()))
+    assert [r.example for r in results] == ["ok", None, 3]
+    assert [("error" in r.inference) for r in results] == [False, True, True]
+    assert handler.batch_elements_kwargs() == {"min_batch_size": 32, "max_batch_size": 512}

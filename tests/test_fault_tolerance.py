@@ -1,0 +1,194 @@
+"""Resumable training: persisted early stopping, stale temp dirs, SIGKILL + restart,
+and distribution strategies on two logical CPU devices."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from emotag.artifacts import RunWriter
+from emotag.fault_tolerance import PersistentEarlyStopping, make_strategy
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+class FakeScore(keras.callbacks.Callback):
+    """Puts a scripted `val_score` into the epoch logs."""
+
+    def __init__(self, scores):
+        super().__init__()
+        self.scores = scores
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_score"] = self.scores[epoch]
+
+
+def _tiny_model():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+def test_persistent_early_stopping_survives_a_restart(tmp_path):
+    x, y = np.ones((8, 2), "float32"), np.zeros((8, 1), "float32")
+    scores = [0.1, 0.9, 0.2, 0.3, 0.4, 0.5]
+    first = _tiny_model()
+    stopper = PersistentEarlyStopping(tmp_path, "val_score", patience=3)
+    first.fit(x, y, epochs=2, verbose=0, callbacks=[FakeScore(scores), stopper])
+    best_weights = [w.copy() for w in first.get_weights()]  # after epoch 2, the best
+
+    # A new process: fresh objects, same directory; it resumes at epoch 3.
+    second = _tiny_model()
+    resumed = PersistentEarlyStopping(tmp_path, "val_score", patience=3)
+    second.fit(x, y, epochs=6, initial_epoch=2, verbose=0,
+               callbacks=[FakeScore(scores), resumed])  # fmt: skip
+    assert resumed.best == 0.9 and resumed.best_epoch == 1
+    assert resumed.stopped and len(resumed.epochs) == 5  # epochs 3-5 did not beat epoch 2
+    assert resumed.history["val_score"] == scores[:5]
+    for got, want in zip(second.get_weights(), best_weights):
+        np.testing.assert_allclose(got, want)  # keras' own EarlyStopping would lose these
+
+
+def test_an_epoch_run_again_replaces_its_record(tmp_path):
+    x, y = np.ones((8, 2), "float32"), np.zeros((8, 1), "float32")
+    stopper = PersistentEarlyStopping(tmp_path, "val_score", patience=5)
+    _tiny_model().fit(x, y, epochs=2, verbose=0, callbacks=[FakeScore([0.1, 0.2]), stopper])
+    again = PersistentEarlyStopping(tmp_path, "val_score", patience=5)
+    _tiny_model().fit(x, y, epochs=2, initial_epoch=1, verbose=0,
+                      callbacks=[FakeScore([0.1, 0.3]), again])  # fmt: skip
+    assert again.history["val_score"] == [0.1, 0.3]
+
+
+def test_run_writer_removes_only_dead_writers_temp_dirs(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".run.tmp-pid{dead.pid}-abc"
+    live = tmp_path / f".run.tmp-pid{os.getpid()}-def"
+    other = tmp_path / ".run.tmp-xyz"  # an older writer's name: left alone
+    for path in (stale, live, other):
+        path.mkdir()
+    with RunWriter(tmp_path, "run") as run:
+        assert run.path not in (stale, live, other)
+        run.write_json("ok.json", {})
+    assert not stale.exists() and live.exists() and other.exists()
+    assert (tmp_path / "run" / "ok.json").exists()
+
+
+def test_unknown_strategy():
+    with pytest.raises(ValueError, match="strategy must be one of"):
+        make_strategy("tpu")
+
+
+def _train_command(data_dir, out_dir, *extra):
+    return [
+        sys.executable, str(SRC / "train_biLSTM.py"),
+        "--data-dir", str(data_dir), "--embeddings", "random", "--embedding-dim", "16",
+        "--lstm-units", "8", "--attention-units", "8", "--min-count", "1",
+        "--output-dir", str(out_dir), "--run-name", "ft", "--verbose", "0", *extra,
+    ]  # fmt: skip
+
+
+def _env():
+    return {**os.environ, "PYTHONPATH": str(SRC), "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+@pytest.mark.slow
+def test_sigkill_mid_epoch_then_restart_resumes(tiny_data_dir, tmp_path):
+    epochs = 4
+    command = _train_command(
+        tiny_data_dir, tmp_path, "--epochs", str(epochs), "--patience", "10",
+        "--batch-size", "4", "--backup-every", "5",
+    )  # fmt: skip
+    metadata = tmp_path / ".backup-ft" / "keras" / "training_metadata.json"
+    proc = subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.time() + 600
+    backup = None
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            backup = json.loads(metadata.read_text())
+        except (OSError, ValueError):
+            backup = None
+        # Mid-epoch of epoch 2: at least one epoch done and a step backup in this one.
+        if backup and backup["epoch"] >= 1 and backup["batch"] > 0:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, proc.stdout.read().decode()[-3000:]
+    assert not (tmp_path / "ft").exists()
+    done = json.loads(metadata.read_text())["epoch"]  # epochs fully backed up at the kill
+    assert 1 <= done < epochs
+
+    second = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=900)
+    assert second.returncode == 0, second.stderr[-3000:]
+    log = second.stderr
+    assert "resuming from the backup" in log
+    ran = [line for line in log.splitlines() if "emotag.metrics: epoch" in line]
+    assert len(ran) == epochs - done, log[-3000:]  # the remaining epochs only
+
+    run_dir = tmp_path / "ft"
+    history = json.loads((run_dir / "history.json").read_text())
+    assert len(history["loss"]) == epochs
+    info = json.loads((run_dir / "run_info.json").read_text())
+    assert info["epochs_run"] == epochs
+    assert info["best_epoch"] == int(np.argmax(history["val_macro_f1"])) + 1
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # backup gone
+
+    from emotag.predictor import Predictor
+
+    probs = Predictor.load(run_dir).predict_proba(["thanks a lot", "why so sad"])
+    assert probs.shape == (2, 28) and np.isfinite(probs).all()
+
+
+TWO_CPUS = """
+import sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
+)
+import train_biLSTM
+from emotag.fault_tolerance import make_strategy
+assert make_strategy("mirrored").num_replicas_in_sync == 2
+sys.exit(train_biLSTM.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_mirrored_strategy_on_two_logical_cpus(tiny_data_dir, tmp_path):
+    args = _train_command(tiny_data_dir, tmp_path, "--epochs", "1", "--batch-size", "16",
+                          "--strategy", "mirrored")[2:]  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", TWO_CPUS, *args], env=_env(),
+                          capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "strategy mirrored, 2 replica(s)" in proc.stderr
+    assert (tmp_path / "ft" / "saved_model").is_dir()
+
+
+@pytest.mark.slow
+def test_multiworker_strategy_single_worker(tiny_data_dir, tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    tf_config = {
+        "cluster": {"worker": [f"127.0.0.1:{port}"]},
+        "task": {"type": "worker", "index": 0},
+    }
+    command = _train_command(tiny_data_dir, tmp_path, "--epochs", "1", "--batch-size", "16",
+                             "--strategy", "multiworker")  # fmt: skip
+    proc = subprocess.run(command, env={**_env(), "TF_CONFIG": json.dumps(tf_config)},
+                          capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "strategy multiworker, 1 replica(s)" in proc.stderr
+    assert (tmp_path / "ft" / "saved_model").is_dir()

@@ -1,0 +1,43 @@
+"""FusedBiLSTMClassifier computes what the Keras BiLSTM classifier computes."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from emotag.fused_bilstm import FusedBiLSTMClassifier, can_fuse
+from emotag.models import build_bilstm_classifier
+
+
+def _ids(rng, batch=7, time=9, vocab=50):
+    lengths = rng.integers(0, time + 1, size=batch)
+    lengths[0], lengths[1] = 0, time  # an empty row and a full row
+    ids = np.zeros((batch, time), dtype="int32")
+    for row, n in zip(ids, lengths):
+        row[:n] = rng.integers(1, vocab, size=n)  # post-padded, as TextEncoder pads
+    return ids
+
+
+@pytest.mark.parametrize("pooling", ["attention", "mean", "max"])
+def test_matches_keras_model(pooling):
+    keras.utils.set_random_seed(0)
+    model = build_bilstm_classifier(
+        50, 5, embedding_dim=6, lstm_units=4, attention_units=3, pooling=pooling
+    )
+    assert can_fuse(model)
+    ids = _ids(np.random.default_rng(0))
+    expected = model(ids, training=False).numpy()
+    fused = FusedBiLSTMClassifier(model)(tf.constant(ids)).numpy()
+    np.testing.assert_allclose(fused, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_refuses_other_models():
+    inputs = keras.Input((None,), dtype="int32")
+    x = keras.layers.Embedding(10, 4)(inputs)
+    outputs = keras.layers.Dense(3)(keras.layers.GlobalAveragePooling1D()(x))
+    model = keras.Model(inputs, outputs)
+    assert not can_fuse(model)
+    with pytest.raises(ValueError):
+        FusedBiLSTMClassifier(model)
