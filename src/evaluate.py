@@ -1,12 +1,14 @@
-"""Score a trained run on a GoEmotions split with its calibrated thresholds.
+"""Score a trained run on a split of its dataset with its calibrated thresholds.
 
 Usage:
     python src/evaluate.py --model artifacts/<run> --split test
     python src/evaluate.py --model artifacts/<run> --split dev --out eval_dev/
 
 Writes overall_metrics.json, per_class_report.csv, predictions_<split>.tsv and
-per_class_f1.png into --out (default: <run>/eval_<split>/). The taxonomy is read from
-the run's train_config.json, so labels always match the model.
+per_class_f1.png into --out (default: <run>/eval_<split>/). The dataset settings
+(--dataset, files, columns, taxonomy, dev split seed) are read from the run's
+train_config.json, so labels always match the model; --data-dir overrides the data
+directory. Training-only edits (--limit, --exclude-ids, --extra-train) are not applied.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from emotag.data import load_goemotions  # noqa: E402
+from emotag.datasets import DatasetSpec, load_dataset  # noqa: E402
 from emotag.evaluation import evaluate_probabilities  # noqa: E402
 from emotag.predictor import Predictor  # noqa: E402
 
@@ -32,7 +34,7 @@ log = logging.getLogger("evaluate")
 class EvaluateConfig:
     model: str  # run directory
     split: str = "test"  # train | dev | test
-    data_dir: str | None = None  # GoEmotions directory; None = $GOEMOTIONS_DIR, cache, download
+    data_dir: str | None = None  # data directory; None = the run's (GoEmotions: $GOEMOTIONS_DIR)
     out: str | None = None  # output directory; default <model>/eval_<split>
 
 
@@ -52,7 +54,10 @@ def evaluate(config: EvaluateConfig) -> dict:
     run_dir = Path(config.model)
     predictor = Predictor.load(run_dir)
     train_config = json.loads((run_dir / "train_config.json").read_text())
-    data = load_goemotions(config.data_dir, taxonomy=train_config.get("taxonomy", "fine"))
+    spec = DatasetSpec.from_config(train_config).for_evaluation()
+    if config.data_dir:
+        spec.data_dir = config.data_dir
+    data = load_dataset(spec)
     if data.label_names != predictor.label_names:
         raise ValueError(
             f"the run's labels {predictor.label_names} differ from the data's {data.label_names}"

@@ -36,7 +36,7 @@ from tqdm.auto import tqdm  # noqa: E402
 
 from emotag.artifacts import RunWriter  # noqa: E402
 from emotag.calibration import calibrated_macro_f1  # noqa: E402
-from emotag.data import load_goemotions  # noqa: E402
+from emotag.datasets import DatasetSpec, load_dataset  # noqa: E402
 from emotag.export import export_text_module  # noqa: E402
 from emotag.preprocessing import PreprocessConfig, TextNormalizer  # noqa: E402
 from emotag.runs import calibrate_and_score, write_run_info  # noqa: E402
@@ -144,7 +144,7 @@ def train(config: BaselineConfig) -> Path:
     cs, ranges = parse_candidates(config)
     run_name = config.run_name or f"tfidf-lr-{config.taxonomy}-s{config.seed}"
 
-    data = load_goemotions(config.data_dir, taxonomy=config.taxonomy)
+    data = load_dataset(DatasetSpec.from_config(config))
     train_split = data.train
     if config.limit:
         train_split = dataclasses.replace(

@@ -39,7 +39,7 @@ import tensorflow as tf  # noqa: E402
 from emotag.artifacts import RunWriter  # noqa: E402
 from emotag.batching import make_dataset  # noqa: E402
 from emotag.cli import parse_config  # noqa: E402
-from emotag.data import load_goemotions  # noqa: E402
+from emotag.datasets import DatasetSpec, load_dataset  # noqa: E402
 from emotag.encoder_classifier import build_encoder_classifier  # noqa: E402
 from emotag.encoders import encode_texts, load_encoder, sequence_length  # noqa: E402
 from emotag.export import export_saved_model  # noqa: E402
@@ -164,7 +164,7 @@ def train(config: TrainConfig) -> Path:
         config.run_name or f"bert-{short_name(config.encoder)}-{config.taxonomy}-s{config.seed}"
     )
 
-    data = load_goemotions(config.data_dir, taxonomy=config.taxonomy)
+    data = load_dataset(DatasetSpec.from_config(config))
     train_split = data.train
     if config.limit:
         train_split = dataclasses.replace(

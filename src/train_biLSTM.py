@@ -4,18 +4,42 @@ Usage:
     python src/train_biLSTM.py                         # defaults: GoEmotions, 28 labels
     python src/train_biLSTM.py --taxonomy ekman --epochs 5 --run-name ekman
     python src/train_biLSTM.py --data-dir ../shared/data/goemotions --embeddings random
+    python src/train_biLSTM.py --dataset semeval-ec --data-dir SemEval2018-E-c --tweet-preprocessing
+    python src/train_biLSTM.py --dataset csv --train-file my.csv --test-file my_test.csv \
+        --text-col body --label-cols joy,anger   # no --dev-file: 10% of train, stratified
+    python src/train_biLSTM.py --exclude-ids artifacts/audit/label_issues.csv \
+        --extra-train augmented.tsv             # train without flagged rows, plus new ones
 
-Data comes from --data-dir, else $GOEMOTIONS_DIR, else a local cache, else a download.
+Data: --dataset goemotions (default) | semeval-ec | csv, see emotag.datasets. GoEmotions
+comes from --data-dir, else $GOEMOTIONS_DIR, else a local cache, else a download.
+--exclude-ids and --extra-train change the training split only; dev and test stay as
+they are. --tweet-preprocessing splits #CamelCase hashtags behind a <hashtag> token and
+squashes repeated !?. into "<repeat>"; it is saved in preprocess_config.json and runs
+inside the exported SavedModel, so serving repeats it.
 The run lands in <output-dir>/<run-name>/ (see README, "Artifact layout"); it is
 written to a temporary directory first and renamed at the end, so an interrupted run
 leaves no half-written artifact.
+
+Fault tolerance: training state is backed up to --backup-dir (default
+<output-dir>/.backup-<run-name>) every --backup-every steps and at each epoch end. A run
+that is killed and started again with the same command resumes from its last backup:
+it runs the remaining epochs only (an interrupted epoch again from its first batch,
+starting from the mid-epoch weights), keeps early stopping's best score, epoch and
+weights, and the backup is deleted once the run directory is written.
+
+Scale out: --strategy mirrored trains on every local GPU (synchronous data parallelism;
+--batch-size is the global batch); --strategy multiworker trains on the machines listed
+in the TF_CONFIG environment variable, started with the same command on each (give each
+worker its own --backup-dir).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
+import shutil
 import sys
 import time
 import warnings
@@ -30,9 +54,12 @@ import tensorflow as tf  # noqa: E402
 from emotag.artifacts import RunWriter  # noqa: E402
 from emotag.batching import make_dataset  # noqa: E402
 from emotag.cli import parse_config  # noqa: E402
-from emotag.data import GoEmotions, load_goemotions  # noqa: E402
+from emotag.data import Dataset  # noqa: E402
+from emotag.datasets import DatasetSpec, load_dataset  # noqa: E402
 from emotag.embeddings import EmbeddingResult, build_embedding_matrix  # noqa: E402
 from emotag.export import export_saved_model  # noqa: E402
+from emotag.fault_tolerance import PersistentEarlyStopping, make_strategy  # noqa: E402
+from emotag.fused_bilstm import FusedBiLSTMClassifier, can_fuse  # noqa: E402
 from emotag.losses import make_loss  # noqa: E402
 from emotag.metrics import ValidationMacroF1  # noqa: E402
 from emotag.models import build_bilstm_classifier  # noqa: E402
@@ -48,34 +75,51 @@ warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
 @dataclasses.dataclass
 class TrainConfig:
-    data_dir: str | None = None  # GoEmotions directory; None = $GOEMOTIONS_DIR, cache, download
-    taxonomy: str = "fine"  # fine (28 labels) | ekman (7) | sentiment (4)
+    dataset: str = "goemotions"  # goemotions | semeval-ec | csv (emotag.datasets)
+    data_dir: str | None = None  # GoEmotions: None = $GOEMOTIONS_DIR, cache, download
+    taxonomy: str = "fine"  # GoEmotions: fine (28 labels) | ekman (7) | sentiment (4)
+    train_file: str | None = None  # semeval-ec / csv split files (else found in data_dir)
+    dev_file: str | None = None  # none = a stratified dev_fraction of train
+    test_file: str | None = None
+    text_col: str | None = None  # None = "Tweet" (semeval-ec), "text" (csv)
+    id_col: str | None = None  # None = "ID" (semeval-ec), a column named id, or row numbers
+    label_cols: str | None = None  # csv binary label columns a,b,c; None = all but text/id
+    labels_col: str | None = None  # csv column listing each row's labels (names or ids)
+    label_sep: str = ","  # separator inside labels_col
+    dev_fraction: float = 0.1  # share of train held out as dev when there is no dev file
+    split_seed: int = 0  # seed of that dev split (fixed across training seeds)
+    exclude_ids: str | None = None  # drop these training ids (audit_labels.py's label_issues.csv)
+    extra_train: str | None = None  # extra training rows (augment.py's TSV); train only
+    tweet_preprocessing: bool = False  # hashtags split with <hashtag>, "!!!" -> "! <repeat>"
     embeddings: str = "minilm"  # see emotag.embeddings.EMBEDDING_SOURCES, or a vectors file path
     embedding_dim: int | None = None  # None = the source's size (100 when trained here); less = PCA
-    trainable_embeddings: bool = True  # fine-tune the embedding matrix
-    epochs: int = 12  # upper bound; early stopping on dev macro-F1 usually ends sooner
-    patience: int = 3  # epochs without dev macro-F1 gain before stopping
+    trainable_embeddings: bool = False  # fine-tune the embedding matrix (--search: frozen wins)
+    epochs: int = 8  # upper bound; early stopping on dev macro-F1 usually ends sooner
+    patience: int = 2  # epochs without dev macro-F1 gain before stopping
     batch_size: int = 64
-    learning_rate: float = 2e-3
-    lstm_units: int = 128  # per direction
+    learning_rate: float = 3e-3  # from --search (artifacts/search-fine/search_log.json)
+    lstm_units: int = 192  # per direction (from --search)
     attention_units: int = 128
-    dropout: float = 0.3
+    dropout: float = 0.4  # from --search
     pooling: str = "attention"  # attention | mean | max (ablations)
     loss: str = "cb_focal"  # cb_focal | focal | bce
-    gamma: float = 2.0  # focal exponent
-    beta: float = 0.999  # class-balance beta (Cui et al. 2019)
+    gamma: float = 0.0  # focal exponent; --search preferred 0 (class-balanced BCE) to 1 and 2
+    beta: float = 0.99  # class-balance beta (Cui et al. 2019), from --search
     max_len: int | None = None  # None = length_percentile of training token counts
     length_percentile: float = 99.0
     min_count: int = 2  # rarer training words map to <unk>
     seed: int = 42
     output_dir: str = "artifacts"
-    run_name: str | None = None  # default: bilstm-<taxonomy>-<embeddings>-s<seed>
+    run_name: str | None = None  # default: bilstm-<taxonomy or dataset>-<embeddings>-s<seed>
     cache_dir: str = "embeddings"  # where downloaded / derived vectors are cached
     limit: int | None = None  # use only the first N training examples (smoke tests)
     verbose: int = 1  # Keras progress bars: 1 = bar, 2 = one line per epoch
     search: bool = False  # random search over emotag.search.BILSTM_SPACE on dev; no final run
     search_trials: int = 10  # trials of --search
     search_epochs: int = 3  # epochs per trial (the best epoch counts)
+    strategy: str = "default"  # default | mirrored (local GPUs) | multiworker (TF_CONFIG)
+    backup_dir: str | None = None  # resumable training state; None = <output_dir>/.backup-<run>
+    backup_every: int = 200  # also back up every N training steps (0 = epoch ends only)
 
 
 def parse_args(argv=None) -> TrainConfig:
@@ -86,7 +130,7 @@ def parse_args(argv=None) -> TrainConfig:
 class Prepared:
     """Everything a model needs that does not depend on its hyperparameters."""
 
-    data: GoEmotions  # train possibly cut to config.limit
+    data: Dataset  # train possibly cut to config.limit, edited by exclude_ids / extra_train
     preprocess: PreprocessConfig
     tokenizer: WordTokenizer
     encoder: TextEncoder
@@ -98,22 +142,16 @@ class Prepared:
 
 def prepare(config: TrainConfig) -> Prepared:
     """Loads the data, fits the tokenizer on train, builds embeddings and datasets."""
-    data = load_goemotions(config.data_dir, taxonomy=config.taxonomy)
-    if config.limit:
-        train_split = data.train
-        data = dataclasses.replace(data, train=dataclasses.replace(
-            train_split,
-            texts=train_split.texts[: config.limit],
-            labels=train_split.labels[: config.limit],
-            ids=train_split.ids[: config.limit],
-        ))  # fmt: skip
+    data = load_dataset(DatasetSpec.from_config(config))  # limit, exclude_ids, extra_train
     log.info(
         "%d train / %d dev / %d test texts, %d labels (%s)",
         len(data.train.texts), len(data.dev.texts), len(data.test.texts),
-        len(data.label_names), config.taxonomy,
+        len(data.label_names), data.taxonomy,
     )  # fmt: skip
 
-    preprocess = PreprocessConfig().resolved()
+    preprocess = (
+        PreprocessConfig.tweet() if config.tweet_preprocessing else PreprocessConfig()
+    ).resolved()
     tokenizer = WordTokenizer.fit(
         data.train.texts,
         TextNormalizer(preprocess),
@@ -192,21 +230,44 @@ def train(config: TrainConfig) -> Path:
         The run directory.
     """
     started = time.time()
+    # MultiWorkerMirroredStrategy must exist before any other TensorFlow op runs.
+    strategy = make_strategy(config.strategy)
     keras.utils.set_random_seed(config.seed)
     run_name = (
-        config.run_name or f"bilstm-{config.taxonomy}-{Path(config.embeddings).name}-s{config.seed}"
+        config.run_name
+        or f"bilstm-{label_set(config)}-{Path(config.embeddings).name}-s{config.seed}"
     )
+    backup_dir = prepare_backup_dir(config, run_name)
     prepared = prepare(config)
     data, encoder, tokenizer = prepared.data, prepared.encoder, prepared.tokenizer
     preprocess, embedding = prepared.preprocess, prepared.embedding
     dev_ds, test_ds = prepared.dev_ds, prepared.test_ds
-    model = build_model(config, prepared)
-    history = model.fit(
-        prepared.train_ds,
-        epochs=config.epochs,
-        callbacks=selection_callbacks(config, prepared),
-        verbose=config.verbose,
+    log.info("strategy %s, %d replica(s)", config.strategy, strategy.num_replicas_in_sync)
+    with strategy.scope():
+        model = build_model(config, prepared)
+    # Early stopping keeps its state (best score, epoch, weights) on disk beside the
+    # backup, so a restarted run still ends on the true best epoch.
+    stopper = PersistentEarlyStopping(
+        backup_dir / "best", "val_macro_f1", mode="max", patience=config.patience
     )
+    callbacks = [
+        ValidationMacroF1(prepared.dev_ds, prepared.data.dev.labels),
+        stopper,
+        keras.callbacks.BackupAndRestore(
+            str(backup_dir / "keras"),
+            save_freq=config.backup_every or "epoch",
+            double_checkpoint=True,  # a kill while saving leaves the previous backup
+            delete_checkpoint=False,  # deleted with backup_dir once the run is written
+        ),
+    ]
+    if stopper.load() and stopper.stopped:
+        log.info("the backed-up run had stopped early; writing its run directory")
+        model.load_weights(stopper.weights_path)
+    else:
+        model.fit(
+            prepared.train_ds, epochs=config.epochs, callbacks=callbacks, verbose=config.verbose
+        )
+    history = stopper.history  # every epoch, restarts included
 
     with RunWriter(config.output_dir, run_name) as run:
         calibration, report = calibrate_and_score(
@@ -223,6 +284,8 @@ def train(config: TrainConfig) -> Path:
             data.label_names,
             run.path / "saved_model",
             at_least_one=calibration.at_least_one,
+            # Same outputs with a third of the arithmetic (emotag.fused_bilstm).
+            serving_model=FusedBiLSTMClassifier(model) if can_fuse(model) else None,
         )
         model.save(run.path / "model.keras")
         tokenizer.save(run.path / "tokenizer.pkl")
@@ -232,15 +295,40 @@ def train(config: TrainConfig) -> Path:
             vocab_size=tokenizer.vocab_size,
         )
         run.write_json("embeddings.json", embedding.summary())
-        curves = {k: [float(v) for v in vs] for k, vs in history.history.items()}
-        run.write_json("history.json", curves)
+        run.write_json("history.json", history)
         write_run_info(
             run.path, dataclasses.asdict(config), started, report,
-            model="bilstm", epochs_run=len(history.history["loss"]),
-            best_epoch=int(np.argmax(history.history["val_macro_f1"])) + 1,
+            model="bilstm", epochs_run=len(history["loss"]),
+            best_epoch=int(np.argmax(history["val_macro_f1"])) + 1,
         )  # fmt: skip
+    shutil.rmtree(backup_dir, ignore_errors=True)
     log.info("run written to %s", run.final_path)
     return run.final_path
+
+
+# Flags that do not change what is trained: a backup made under other values resumes.
+RESUMABLE_CHANGES = {"verbose", "backup_dir", "backup_every", "strategy", "output_dir"}
+
+
+def prepare_backup_dir(config: TrainConfig, run_name: str) -> Path:
+    """The run's backup directory, emptied first if it holds another configuration's."""
+    backup_dir = Path(config.backup_dir or Path(config.output_dir) / f".backup-{run_name}")
+    wanted = {k: v for k, v in dataclasses.asdict(config).items() if k not in RESUMABLE_CHANGES}
+    saved = backup_dir / "config.json"
+    if saved.exists():
+        if json.loads(saved.read_text()) == wanted:
+            log.info("resuming from the backup in %s", backup_dir)
+            return backup_dir
+        log.warning("%s holds a backup of another configuration; starting afresh", backup_dir)
+        shutil.rmtree(backup_dir)
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps(wanted, indent=1))
+    return backup_dir
+
+
+def label_set(config: TrainConfig) -> str:
+    """The taxonomy for GoEmotions, else the dataset name (for run names)."""
+    return DatasetSpec.from_config(config).label_set
 
 
 def search(config: TrainConfig) -> dict:
@@ -255,7 +343,7 @@ def search(config: TrainConfig) -> dict:
         build_fn=lambda c: build_model(c, prepared),
         callbacks_fn=lambda c: selection_callbacks(c, prepared),
         train_ds=prepared.train_ds,
-        out_dir=Path(config.output_dir) / f"search-{config.taxonomy}",
+        out_dir=Path(config.output_dir) / f"search-{label_set(config)}",
         max_trials=config.search_trials, epochs=config.search_epochs, seed=config.seed,
         verbose=config.verbose,
     )  # fmt: skip

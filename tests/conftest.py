@@ -46,3 +46,33 @@ def write_tiny_goemotions(root: Path, sizes=(160, 48, 48), seed: int = 0) -> Pat
 @pytest.fixture(scope="session")
 def tiny_data_dir(tmp_path_factory) -> Path:
     return write_tiny_goemotions(tmp_path_factory.mktemp("goemotions"))
+
+
+def train_tiny_run(data_dir: Path, output_dir: Path, run_name: str = "tiny") -> Path:
+    """One epoch of a very small BiLSTM on the tiny data: a complete run directory."""
+    from train_biLSTM import TrainConfig, train
+
+    config = TrainConfig(
+        data_dir=str(data_dir),
+        embeddings="random",
+        embedding_dim=16,
+        epochs=1,
+        lstm_units=8,
+        attention_units=8,
+        batch_size=16,
+        min_count=1,
+        output_dir=str(output_dir),
+        run_name=run_name,
+        verbose=0,
+    )
+    return train(config)
+
+
+@pytest.fixture(scope="session")
+def tiny_run_dir(tiny_data_dir, tmp_path_factory) -> Path:
+    """One tiny trained run shared by every test file of the session (trained on first use).
+
+    Tests may add files to it (evaluations, model cards) but must not remove or
+    rewrite what training wrote.
+    """
+    return train_tiny_run(tiny_data_dir, tmp_path_factory.mktemp("artifacts"))

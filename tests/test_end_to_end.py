@@ -16,23 +16,8 @@ TEXTS = ["Thanks so much, I love it!", "why is this so sad", "", "haha 😂 lol"
 
 
 @pytest.fixture(scope="module")
-def run_dir(tiny_data_dir, tmp_path_factory):
-    from train_biLSTM import TrainConfig, train
-
-    config = TrainConfig(
-        data_dir=str(tiny_data_dir),
-        embeddings="random",
-        embedding_dim=16,
-        epochs=1,
-        lstm_units=8,
-        attention_units=8,
-        batch_size=16,
-        min_count=1,
-        output_dir=str(tmp_path_factory.mktemp("artifacts")),
-        run_name="tiny",
-        verbose=0,
-    )
-    return train(config)
+def run_dir(tiny_run_dir):
+    return tiny_run_dir
 
 
 def test_run_directory_is_complete(run_dir):

@@ -75,3 +75,76 @@ def test_config_rejects_other_format_version(tmp_path):
 def test_saved_char_map_is_used_not_the_installed_emoji_package():
     config = PreprocessConfig(char_map={"😂": " lol "})
     assert normalize(["a😂b"], config) == ["a lol b"]
+
+
+# Tweet options: hand-written expectations for every switch.
+TWEET_CASES = [
+    ("#SoHappy today!!!!", "<hashtag> so happy today ! <repeat>"),
+    ("#ILoveNY and #HTMLParser", "<hashtag> i love ny and <hashtag> html parser"),
+    ("#so_happy #sohappy", "<hashtag> so happy <hashtag> sohappy"),  # no dictionary
+    ("(#BestDayEver)", "( <hashtag> best day ever )"),
+    ("@Bob #ImHappy", "<user> <hashtag> i am happy"),  # contractions apply after splitting
+    ("#ÉcoleFermée", "<hashtag> école fermée"),
+    ("#Top10Songs", "<hashtag> top <number> songs"),
+    ("We're #1?!?!", "we are # <number> ! <repeat>"),  # "#1" is no hashtag; last of the run
+    ("C# and &#39; x#y", "c # and & # <number> ; x # y"),  # not hashtags either
+    ("see http://x.com/#Anchor OK", "see <url> ok"),  # a URL keeps its fragment
+    ("HTTP://X.COM/#Frag", "<url>"),
+    ("Wait... what?", "wait . <repeat> what ?"),
+    ("no <repeat> here", "no <repeat> here"),
+    ("", ""),
+]
+
+
+# A small char map: building the full one (every unicode character) for each case is slow.
+SMALL_MAP = {"😂": " lol "}
+
+
+@pytest.fixture(scope="module")
+def tweet_normalizer():
+    return TextNormalizer(PreprocessConfig.tweet())
+
+
+@pytest.mark.parametrize("text, expected", TWEET_CASES)
+def test_tweet_preset(tweet_normalizer, text, expected):
+    assert run(tweet_normalizer, text) == [expected]
+
+
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        ({}, "# sohappy wow ! ! ! ! < repeat >"),  # the defaults: behaviour as before
+        ({"split_hashtags": True}, "so happy wow ! ! ! ! < repeat >"),
+        ({"hashtag_marker": True}, "<hashtag> sohappy wow ! ! ! ! < repeat >"),
+        ({"squash_punctuation": True}, "# sohappy wow ! <repeat> <repeat>"),
+    ],
+)
+def test_tweet_options_one_at_a_time(options, expected):
+    config = PreprocessConfig(**options, char_map=SMALL_MAP)
+    assert normalize(["#SoHappy wow!!!! <repeat>"], config) == [expected]
+
+
+def test_config_saved_before_tweet_options_loads_with_old_behaviour(tmp_path):
+    import json
+
+    config = PreprocessConfig(char_map=SMALL_MAP)
+    saved = {k: v for k, v in config.to_dict().items()
+             if k not in ("split_hashtags", "hashtag_marker", "squash_punctuation")}  # fmt: skip
+    (tmp_path / "old.json").write_text(json.dumps({**saved, "max_len": 30}))
+    loaded, extra = PreprocessConfig.load(tmp_path / "old.json")
+    assert loaded == config and extra == {"max_len": 30}
+    assert not (loaded.split_hashtags or loaded.hashtag_marker or loaded.squash_punctuation)
+
+
+def test_tweet_config_json_round_trip(tmp_path):
+    config = PreprocessConfig.tweet(char_map=SMALL_MAP).resolved()
+    config.save(tmp_path / "p.json")
+    assert PreprocessConfig.load(tmp_path / "p.json")[0] == config
+
+
+def test_tweet_normalizer_runs_the_same_inside_a_saved_model(tmp_path):
+    normalizer = TextNormalizer(PreprocessConfig.tweet(char_map=SMALL_MAP))
+    tf.saved_model.save(normalizer, str(tmp_path / "normalizer"))
+    loaded = tf.saved_model.load(str(tmp_path / "normalizer"))
+    texts = tf.constant([text for text, _ in TWEET_CASES] + ["a😂b"])
+    assert loaded(texts).numpy().tolist() == normalizer(texts).numpy().tolist()

@@ -38,6 +38,7 @@ __all__ = [
     "UPSTREAM_BASE_URL",
     "UPSTREAM_FILES",
     "DataFormatError",
+    "Dataset",
     "GoEmotions",
     "Split",
     "download_goemotions",
@@ -73,7 +74,8 @@ _LABEL_ID = re.compile(r"-?[0-9]+")
 
 
 class DataFormatError(ValueError):
-    """A GoEmotions TSV row that does not follow `text<TAB>ids<TAB>comment_id`."""
+    """A data file row that breaks its format (GoEmotions: `text<TAB>ids<TAB>comment_id`;
+    other datasets: see `emotag.datasets`); the message names the file and row."""
 
 
 @dataclass(frozen=True)
@@ -92,15 +94,16 @@ class Split:
 
 
 @dataclass
-class GoEmotions:
-    """The three splits labelled in one taxonomy.
+class Dataset:
+    """The three splits of a dataset, labelled with one label set.
 
     Args:
         train: Training split.
         dev: Development split.
         test: Test split.
         label_names: Names of the label columns of every split.
-        taxonomy: One of `TAXONOMIES`.
+        taxonomy: For GoEmotions one of `TAXONOMIES`; for other datasets their name.
+        name: The dataset (`emotag.datasets.DATASETS`): "goemotions", "semeval-ec", "csv".
     """
 
     train: Split
@@ -108,6 +111,11 @@ class GoEmotions:
     test: Split
     label_names: list[str]
     taxonomy: str
+    name: str = "goemotions"
+
+
+# The container's first name, from when GoEmotions was the only dataset; kept for callers.
+GoEmotions = Dataset
 
 
 def _sha256(path: Path) -> str:

@@ -63,6 +63,8 @@ TEXT_ALIASES: dict[str, str] = {
     "<user>": "user",
     "<url>": "link",
     "<number>": "number",
+    "<hashtag>": "hashtag",  # tweet preprocessing (GloVe Twitter has both tokens itself)
+    "<repeat>": "repeated",
 }
 
 
@@ -158,6 +160,28 @@ def build_embedding_matrix(
         "n/a" if result.token_coverage is None else f"{result.token_coverage:.2%}",
     )
     return result
+
+
+def word_vectors(
+    words: Sequence[str],
+    source: str,
+    *,
+    cache_dir: str | os.PathLike = "embeddings",
+    train_token_lists: Sequence[Sequence[str]] | None = None,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The source's own vectors for ``words``, without PCA or filling of misses.
+
+    For uses other than an embedding matrix, e.g. nearest-neighbour word substitution
+    (``emotag.augment_offline``).
+
+    Returns:
+        ``(vectors, found)``: float32 ``(len(words), dim)`` (zeros where not found)
+        and bool ``(len(words),)``.
+    """
+    if source == "random":
+        raise ValueError("the 'random' source has no word vectors")
+    return _source_vectors(list(words), source, train_token_lists, cache_dir, None, seed)
 
 
 def _source_vectors(words, source, train_token_lists, cache_dir, dim, seed):

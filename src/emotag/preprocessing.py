@@ -17,6 +17,20 @@ Steps, in order:
 6. Elongations squashed to two letters ("soooo" -> "soo").
 7. Punctuation split off as separate tokens; `[name]`, `[religion]` and the
    placeholders above stay single tokens; whitespace folded.
+
+Tweet options (off by default, so configs saved before they existed behave as before;
+`PreprocessConfig.tweet()` turns them on). Their tokens follow the GloVe Twitter
+preprocessing, so those vectors know them:
+- `split_hashtags` (before step 2, as case is needed): "#SoHappy" -> "so happy".
+  Hashtags are split at lower->upper ("SoHappy" -> "So Happy") and upper->upper+lower
+  ("ILoveNY" -> "I Love NY", "HTMLParser" -> "HTML Parser") boundaries and at
+  underscores; an all-lowercase hashtag ("#sohappy") stays one word, as splitting it
+  would need a dictionary. URLs are replaced first so a "#fragment" stays in its URL.
+- `hashtag_marker`: the "#" becomes a `<hashtag>` token ("#SoHappy" -> "<hashtag> so
+  happy" with splitting, "<hashtag> sohappy" without); else a split hashtag loses it.
+- `squash_punctuation` (before step 7): a run of two or more of `! ? .` becomes its
+  last character and a `<repeat>` token ("!!!!" -> "! <repeat>", "?!?!" -> "! <repeat>",
+  "..." -> ". <repeat>"), so emphasis is one feature whatever the run's length.
 """
 
 from __future__ import annotations
@@ -35,6 +49,10 @@ FORMAT_VERSION = 1
 
 # Tokens the normaliser may emit that punctuation splitting must keep whole.
 SPECIAL_TOKENS = ("[name]", "[religion]", "<url>", "<user>", "<number>")
+# Emitted by the tweet options only; kept out of SPECIAL_TOKENS so that a config without
+# them splits a literal "<repeat>" typed in a text exactly as it always did.
+HASHTAG_TOKEN = "<hashtag>"
+REPEAT_TOKEN = "<repeat>"
 
 # Characters that modify the emoji before them; dropping them keeps "👍🏽" == "👍".
 _EMOJI_MODIFIERS = (
@@ -47,6 +65,13 @@ _APOSTROPHES = r"[\x{2019}\x{2018}\x{02BC}`\x{00B4}]"
 _URL = r"(?:https?://|www\.)\S+"
 _USER = r"(^|[^\pL\pN_/])(?:@|/?u/)[\pL\pN_\-]+"
 _NUMBER = r"\pN+(?:[.,:]\pN+)*"
+# A "#" after a non-word character (or at the start), then a word with a letter: not
+# "C#", "&#39;" or "#1". Group 2 is the body.
+_HASHTAG = r"(^|[^\pL\pN_&])#([\pN_]*\pL[\pL\pN_]*)"
+_HASHTAG_WORD = r"#[\pN_]*\pL[\pL\pN_]*"
+# Case boundaries inside a hashtag body (RE2 has no lookaround, hence two rules).
+_CAMEL_CASE = ((r"(\p{Ll})(\p{Lu})", r"\1 \2"), (r"(\p{Lu})(\p{Lu}\p{Ll})", r"\1 \2"))
+_REPEATED_PUNCTUATION = r"([!?.]){2,}"
 
 # (pattern, rewrite) pairs applied in order; patterns are RE2 (no lookaround, no
 # back-references), which is why the irregular forms come before the general suffixes.
@@ -126,8 +151,17 @@ class PreprocessConfig:
     replace_numbers: bool = True  # 1,000 / 3.5 / 42 -> <number>
     expand_contractions: bool = True  # can't -> can not
     squash_elongations: bool = True  # soooo -> soo
+    split_hashtags: bool = False  # #SoHappy -> so happy (camel case split before lowercasing)
+    hashtag_marker: bool = False  # # -> <hashtag> token before the hashtag's words
+    squash_punctuation: bool = False  # !!!! / ?!? / ... -> "! <repeat>" / "? <repeat>" / ...
     char_map: dict[str, str] | None = None  # step 1 table; None = build from `emoji`
     format_version: int = FORMAT_VERSION
+
+    @classmethod
+    def tweet(cls, **overrides) -> PreprocessConfig:
+        """The tweet preset: hashtags split with a marker, repeated punctuation squashed."""
+        preset = {"split_hashtags": True, "hashtag_marker": True, "squash_punctuation": True}
+        return cls(**{**preset, **overrides})
 
     def resolved(self) -> PreprocessConfig:
         """Returns a copy whose char_map is filled in (what gets saved with a run)."""
@@ -143,6 +177,8 @@ class PreprocessConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> PreprocessConfig:
+        """Rebuilds a saved config; options added since it was saved take their defaults,
+        which reproduce the old behaviour."""
         version = data.get("format_version")
         if version != FORMAT_VERSION:
             raise ValueError(
@@ -206,7 +242,13 @@ class TextNormalizer(tf.Module):
             rules.append((_NUMBER, " <number> "))
         if c.squash_elongations:
             rules.extend(_elongation_rules())
-        specials = "|".join(t.replace("[", r"\[").replace("]", r"\]") for t in SPECIAL_TOKENS)
+        tokens = list(SPECIAL_TOKENS)
+        if c.hashtag_marker:
+            tokens.append(HASHTAG_TOKEN)
+        if c.squash_punctuation:
+            rules.append((_REPEATED_PUNCTUATION, f" \\1 {REPEAT_TOKEN} "))
+            tokens.append(REPEAT_TOKEN)
+        specials = "|".join(t.replace("[", r"\[").replace("]", r"\]") for t in tokens)
         rules.append((f"({specials}|'s\\b|[^\\pL\\pN\\pM_\\s])", r" \1 "))
         rules.append((r"\s+", " "))
         return rules
@@ -217,11 +259,34 @@ class TextNormalizer(tf.Module):
         mapped = self.char_table.lookup(chars.flat_values)
         mapped = tf.where(mapped == "\x00", chars.flat_values, mapped)
         texts = tf.strings.reduce_join(chars.with_flat_values(mapped), axis=-1)  # (batch,)
+        if self.config.split_hashtags or self.config.hashtag_marker:
+            texts = self._hashtags(texts)
         if self.config.lowercase:
             texts = tf.strings.lower(texts, encoding="utf-8")
         for pattern, rewrite in self.rules:
             texts = tf.strings.regex_replace(texts, pattern, rewrite)
         return tf.strings.strip(texts)
+
+    def _hashtags(self, texts: tf.Tensor) -> tf.Tensor:
+        """Rewrites hashtags (module docstring, tweet options); runs before lowercasing."""
+        if self.config.replace_urls:
+            # Case-insensitive twin of the later URL rule, which then finds nothing left.
+            texts = tf.strings.regex_replace(texts, "(?i)" + _URL, " <url> ")
+        # Hashtags become whole whitespace-separated words, so that the case rules can be
+        # applied to them alone (RE2 cannot say "only inside a hashtag").
+        texts = tf.strings.regex_replace(texts, _HASHTAG, r"\1 #\2 ")
+        words = tf.strings.split(texts)  # (batch, (words))
+        flat = words.flat_values
+        body = tf.strings.substr(flat, 1, -1)  # without the "#"
+        if self.config.split_hashtags:
+            for pattern, rewrite in _CAMEL_CASE:
+                body = tf.strings.regex_replace(body, pattern, rewrite)
+            body = tf.strings.regex_replace(body, "_+", " ")
+            tag = HASHTAG_TOKEN + " " + body if self.config.hashtag_marker else body
+        else:
+            tag = HASHTAG_TOKEN + " " + body
+        flat = tf.where(tf.strings.regex_full_match(flat, _HASHTAG_WORD), tag, flat)
+        return tf.strings.reduce_join(words.with_flat_values(flat), axis=-1, separator=" ")
 
     def tokens(self, texts: tf.Tensor) -> tf.RaggedTensor:
         """Splits normalised text into a ragged (batch, (tokens)) string tensor."""

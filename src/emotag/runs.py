@@ -14,6 +14,7 @@ import numpy as np
 from emotag.calibration import Calibration, calibrate
 from emotag.data import GoEmotions
 from emotag.evaluation import evaluate_probabilities
+from emotag.model_card import write_model_card
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,8 @@ def calibrate_and_score(
 
 
 def write_run_info(run_path: Path, config: dict, started: float, report: dict, **extra) -> dict:
-    """Writes `train_config.json` and `run_info.json` (timing, memory, versions, figures)."""
+    """Writes `train_config.json`, `run_info.json` (timing, memory, versions, figures)
+    and `MODEL_CARD.md`."""
     import keras
     import tensorflow as tf
 
@@ -68,4 +70,5 @@ def write_run_info(run_path: Path, config: dict, started: float, report: dict, *
         **extra,
     }
     (run_path / "run_info.json").write_text(json.dumps(info, indent=2))
+    write_model_card(run_path, strict=False)
     return info
