@@ -76,3 +76,43 @@ def tiny_run_dir(tiny_data_dir, tmp_path_factory) -> Path:
     rewrite what training wrote.
     """
     return train_tiny_run(tiny_data_dir, tmp_path_factory.mktemp("artifacts"))
+
+
+def serve_in_fresh_process(saved_model, texts, extra_imports=()) -> dict:
+    """Calls a SavedModel's serving_default in a new interpreter that imports only TensorFlow.
+
+    Args:
+        saved_model: the SavedModel directory.
+        texts: strings to serve.
+        extra_imports: further modules the model's ops need (e.g. "tensorflow_text").
+
+    Returns:
+        {"names": label names, "probabilities": ..., "labels": ...} as nested lists.
+    """
+    import json
+    import subprocess
+    import sys
+
+    imports = "".join(f"import {name}\n" for name in extra_imports)
+    script = (
+        "import json, sys\n"
+        "import tensorflow as tf\n"
+        f"{imports}"
+        "m = tf.saved_model.load(sys.argv[1])\n"
+        "texts = json.loads(sys.stdin.read())\n"
+        "out = m.signatures['serving_default'](text=tf.constant(texts))\n"
+        "names = [n.decode() for n in m.label_names().numpy()]\n"
+        "assert not any(k.startswith(('emotag', 'keras_hub')) for k in sys.modules)\n"
+        "print(json.dumps({'names': names, **{k: v.numpy().tolist() for k, v in out.items()}}))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(saved_model)],
+        input=json.dumps(texts),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd="/",
+        env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])

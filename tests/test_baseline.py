@@ -5,14 +5,13 @@ from __future__ import annotations
 import io
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from conftest import serve_in_fresh_process
 from emotag.preprocessing import PreprocessConfig
 from emotag.tfidf import TfidfClassifier, word_ngrams
 from train_baseline import BaselineConfig, make_vectorizer, parse_args
@@ -170,28 +169,8 @@ def test_saved_model_matches_sklearn_in_process(trained, preprocess):
 @pytest.mark.slow
 def test_saved_model_matches_sklearn_in_plain_tensorflow(trained):
     run_dir, texts, expected = trained
-    script = (
-        "import json, sys\n"
-        "import tensorflow as tf\n"
-        "m = tf.saved_model.load(sys.argv[1])\n"
-        "texts = json.loads(sys.stdin.read())\n"
-        "out = m.signatures['serving_default'](text=tf.constant(texts))\n"
-        "assert not any(k.startswith('emotag') for k in sys.modules)\n"
-        "names = [n.decode() for n in m.label_names().numpy()]\n"
-        "print(json.dumps({'names': names, 'probs': out['probabilities'].numpy().tolist()}))\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", script, str(run_dir / "saved_model")],
-        input=json.dumps(texts),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd="/",
-        env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    served = json.loads(proc.stdout.strip().splitlines()[-1])
-    np.testing.assert_allclose(served["probs"], expected, rtol=1e-5, atol=1e-6)
+    served = serve_in_fresh_process(run_dir / "saved_model", texts)
+    np.testing.assert_allclose(served["probabilities"], expected, rtol=1e-5, atol=1e-6)
     assert served["names"] == (run_dir / "labels.txt").read_text().split()
 
 

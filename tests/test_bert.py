@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import CUES, FILLER
+from conftest import CUES, FILLER, serve_in_fresh_process
 
 TEXTS = ["Thanks so much, I love it!", "why is this so sad", "", "haha 😂 lol", "wow " * 200]
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -358,28 +358,8 @@ def _in_memory_probabilities(run_dir: Path) -> np.ndarray:
 
 
 def _served_in_fresh_process(saved_model: Path) -> dict:
-    script = (
-        "import json, sys\n"
-        "import tensorflow as tf\n"
-        "import tensorflow_text  # registers the WordPiece ops\n"
-        "m = tf.saved_model.load(sys.argv[1])\n"
-        "texts = json.loads(sys.stdin.read())\n"
-        "out = m.signatures['serving_default'](text=tf.constant(texts))\n"
-        "names = [n.decode() for n in m.label_names().numpy()]\n"
-        "assert not any(k.startswith(('emotag', 'keras_hub')) for k in sys.modules)\n"
-        "print(json.dumps({'names': names, **{k: v.numpy().tolist() for k, v in out.items()}}))\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", script, str(saved_model)],
-        input=json.dumps(TEXTS),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd="/",
-        env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    # tensorflow_text registers the WordPiece ops the exported tokenizer uses.
+    return serve_in_fresh_process(saved_model, TEXTS, extra_imports=("tensorflow_text",))
 
 
 @pytest.mark.slow

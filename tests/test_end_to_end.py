@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+
+from conftest import serve_in_fresh_process
 
 pytestmark = pytest.mark.slow
 
@@ -59,26 +59,7 @@ def test_plain_tensorflow_process_matches_in_memory_model(run_dir):
     expected = model.predict(encoder(tf.constant(TEXTS)), verbose=0)
 
     # The other side: a fresh interpreter that imports TensorFlow and nothing of ours.
-    script = (
-        "import json, sys\n"
-        "import tensorflow as tf\n"
-        "m = tf.saved_model.load(sys.argv[1])\n"
-        "texts = json.loads(sys.stdin.read())\n"
-        "out = m.signatures['serving_default'](text=tf.constant(texts))\n"
-        "assert not any(k.startswith('emotag') for k in sys.modules)\n"
-        "print(json.dumps({k: v.numpy().tolist() for k, v in out.items()}))\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", script, str(run_dir / "saved_model")],
-        input=json.dumps(TEXTS),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd="/",
-        env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    served = json.loads(proc.stdout.strip().splitlines()[-1])
+    served = serve_in_fresh_process(run_dir / "saved_model", TEXTS)
     np.testing.assert_allclose(served["probabilities"], expected, rtol=1e-5, atol=1e-6)
     thresholds = np.load(run_dir / "per_class_thresholds.npy")
     np.testing.assert_array_equal(

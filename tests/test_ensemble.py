@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import serve_in_fresh_process
 from emotag.calibration import calibrate
 from emotag.export import export_text_module
 from ensemble import EnsembleConfig, ensemble, load_members, parse_args, simplex_grid
@@ -129,26 +128,7 @@ def test_ensemble_run_matches_weighted_average(weighted, members):
 
 @pytest.mark.slow
 def test_ensemble_saved_model_in_plain_tensorflow(weighted, members):
-    script = (
-        "import json, sys\n"
-        "import tensorflow as tf\n"
-        "m = tf.saved_model.load(sys.argv[1])\n"
-        "texts = json.loads(sys.stdin.read())\n"
-        "out = m.signatures['serving_default'](text=tf.constant(texts))\n"
-        "assert not any(k.startswith('emotag') for k in sys.modules)\n"
-        "print(json.dumps({k: v.numpy().tolist() for k, v in out.items()}))\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", script, str(weighted / "saved_model")],
-        input=json.dumps(TEXTS),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd="/",
-        env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    served = json.loads(proc.stdout.strip().splitlines()[-1])
+    served = serve_in_fresh_process(weighted / "saved_model", TEXTS)
     expected = _member_average([members[0], members[2]], [0.75, 0.25], TEXTS)
     np.testing.assert_allclose(served["probabilities"], expected, rtol=1e-5, atol=1e-6)
     assert np.array(served["labels"]).shape == expected.shape
