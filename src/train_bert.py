@@ -44,7 +44,7 @@ from emotag.encoder_classifier import build_encoder_classifier  # noqa: E402
 from emotag.encoders import encode_texts, load_encoder, sequence_length  # noqa: E402
 from emotag.export import export_saved_model  # noqa: E402
 from emotag.losses import make_loss  # noqa: E402
-from emotag.metrics import ValidationMacroF1  # noqa: E402
+from emotag.metrics import selection_callbacks  # noqa: E402
 from emotag.runs import calibrate_and_score, write_run_info  # noqa: E402
 from emotag.schedules import WarmupLinearDecay  # noqa: E402
 
@@ -248,18 +248,9 @@ def train(config: TrainConfig) -> Path:
     )
 
     dev_order = np.argsort([len(x) for x in x_dev], kind="stable")
+    dev_sorted = make_dataset([x_dev[i] for i in dev_order], None, PREDICT_BATCH)
     callbacks = [
-        ValidationMacroF1(
-            make_dataset([x_dev[i] for i in dev_order], None, PREDICT_BATCH),
-            data.dev.labels[dev_order],
-        ),
-        keras.callbacks.EarlyStopping(
-            monitor="val_macro_f1",
-            mode="max",
-            patience=config.patience,
-            restore_best_weights=True,
-            verbose=1,
-        ),
+        *selection_callbacks(dev_sorted, data.dev.labels[dev_order], config.patience),
         StepTimeLogger(steps, every=50),
     ]
     fit_started = time.time()

@@ -62,6 +62,7 @@ from emotag.fault_tolerance import PersistentEarlyStopping, make_strategy  # noq
 from emotag.fused_bilstm import FusedBiLSTMClassifier, can_fuse  # noqa: E402
 from emotag.losses import make_loss  # noqa: E402
 from emotag.metrics import ValidationMacroF1  # noqa: E402
+from emotag.metrics import selection_callbacks as dev_f1_selection  # noqa: E402
 from emotag.models import build_bilstm_classifier  # noqa: E402
 from emotag.preprocessing import PreprocessConfig, TextNormalizer  # noqa: E402
 from emotag.runs import calibrate_and_score, write_run_info  # noqa: E402
@@ -211,16 +212,7 @@ def build_model(config: TrainConfig, prepared: Prepared) -> keras.Model:
 
 def selection_callbacks(config: TrainConfig, prepared: Prepared) -> list[keras.callbacks.Callback]:
     """Dev macro-F1 at tuned thresholds each epoch, early stopping on it, best weights kept."""
-    return [
-        ValidationMacroF1(prepared.dev_ds, prepared.data.dev.labels),
-        keras.callbacks.EarlyStopping(
-            monitor="val_macro_f1",
-            mode="max",
-            patience=config.patience,
-            restore_best_weights=True,
-            verbose=1,
-        ),
-    ]
+    return dev_f1_selection(prepared.dev_ds, prepared.data.dev.labels, config.patience)
 
 
 def train(config: TrainConfig) -> Path:

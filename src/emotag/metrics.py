@@ -152,3 +152,21 @@ class ValidationMacroF1(keras.callbacks.Callback):
             logs[self.name] = tuned
             logs[f"{self.name}_at_0.5"] = fixed
         logger.info("epoch %d: %s=%.4f (at 0.5: %.4f)", epoch + 1, self.name, tuned, fixed)
+
+
+def selection_callbacks(val_data, y_val, patience):
+    """Model selection by dev macro-F1 at tuned thresholds, best weights restored.
+
+    Returns:
+        `[ValidationMacroF1, EarlyStopping]` in the order they must run.
+    """
+    return [
+        ValidationMacroF1(val_data, y_val),
+        keras.callbacks.EarlyStopping(
+            monitor="val_macro_f1",
+            mode="max",
+            patience=patience,
+            restore_best_weights=True,
+            verbose=1,
+        ),
+    ]
