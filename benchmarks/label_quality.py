@@ -165,6 +165,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="also drop only the N most suspicious (0 = skip)")  # fmt: skip
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="TrainConfig overrides for every run, e.g. epochs=1")  # fmt: skip
+    parser.add_argument(
+        "--experiments", nargs="+", metavar="NAME",
+        help="train only these experiments (e.g. to split the work between processes); "
+        "the tables still list every finished run",
+    )  # fmt: skip
     parser.add_argument("--report-only", action="store_true", help="no training; tables only")
     return parser.parse_args(argv)
 
@@ -190,11 +195,15 @@ def main(argv=None) -> int:
         experiments[f"drop-top{args.drop_top}"] = {"exclude_ids": str(top)}
     experiments["augmented"] = {"extra_train": str(extra)}
     experiments["drop+augmented"] = {"exclude_ids": str(issues), "extra_train": str(extra)}
+    unknown = sorted(set(args.experiments or ()) - set(experiments))
+    if unknown:
+        raise SystemExit(f"unknown experiments {unknown}; there are {sorted(experiments)}")
     results: dict[str, dict[int, dict]] = {}
     for name, edits in experiments.items():
+        wanted = not args.experiments or name in args.experiments
         for seed in args.seeds:
             run_dir = runs_dir / f"{name}-s{seed}"
-            if not args.report_only:
+            if wanted and not args.report_only:
                 run_dir = run_experiment(name, {**overrides, **edits}, seed, runs_dir,
                                          args.data_dir)  # fmt: skip
             if (run_dir / "run_info.json").exists():

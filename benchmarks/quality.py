@@ -3,6 +3,7 @@
 Usage:
     python benchmarks/quality.py                          # every suite, seeds 0 1 2
     python benchmarks/quality.py --suite embeddings --seeds 0
+    python benchmarks/quality.py --experiments emb-wordllama pool-max   # these only
     python benchmarks/quality.py --report-only            # rebuild tables from finished runs
 
 Each (experiment, seed) trains one run with `train_biLSTM.train` into
@@ -175,6 +176,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--suite", nargs="+", default=["default", "embeddings", "pooling", "loss"],
                         choices=sorted(SUITES))  # fmt: skip
+    parser.add_argument(
+        "--experiments", nargs="+", metavar="NAME",
+        help="train only these experiments (e.g. to split the work between processes); "
+        "the tables still list every finished run",
+    )  # fmt: skip
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--data-dir")
     parser.add_argument("--runs-dir", default=str(ROOT / "artifacts" / "bench"))
@@ -188,6 +194,10 @@ def main(argv=None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     args = parse_args(argv)
+    known = {name for suite in args.suite for name, _ in SUITES[suite]}
+    unknown = sorted(set(args.experiments or ()) - known)
+    if unknown:
+        raise SystemExit(f"unknown experiments {unknown}; the suites have {sorted(known)}")
     runs_dir = Path(args.runs_dir)
     results: dict[str, dict[int, dict]] = {}
     for suite in args.suite:
@@ -198,7 +208,8 @@ def main(argv=None) -> int:
                 continue
             for seed in args.seeds:
                 run_dir = runs_dir / f"{name}-s{seed}"
-                if not args.report_only:
+                wanted = not args.experiments or name in args.experiments
+                if wanted and not args.report_only:
                     run_dir = run_experiment(name, overrides, seed, runs_dir, args.data_dir)
                 if (run_dir / "run_info.json").exists():
                     results.setdefault(name, {})[seed] = run_figures(run_dir)
