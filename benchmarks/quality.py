@@ -11,7 +11,7 @@ Each (experiment, seed) trains one run with `train_biLSTM.train` into
 interrupted benchmark resumes), thresholds from dev, test scored once. Writes
 benchmarks/results/quality.json and quality.md. Suites:
 - default: the default configuration of train_biLSTM.py;
-- embeddings: every offline embedding source;
+- embeddings: every offline embedding source (random ones trained, the others frozen);
 - pooling: attention vs masked mean / max pooling;
 - loss: class-balanced focal vs plain BCE;
 - thresholds: per-class vs one global threshold (from the default runs; no training).
@@ -52,7 +52,11 @@ OFFLINE_EMBEDDINGS = ("minilm", "minilm-static", "wordllama", "fasttext", "word2
 
 SUITES: dict[str, list[tuple[str, dict]]] = {
     "default": [("default", {})],
-    "embeddings": [(f"emb-{name}", {"embeddings": name}) for name in OFFLINE_EMBEDDINGS],
+    # Random vectors are trained (frozen random rows would carry no information).
+    "embeddings": [
+        (f"emb-{name}", {"embeddings": name, "trainable_embeddings": name == "random"})
+        for name in OFFLINE_EMBEDDINGS
+    ],
     "pooling": [("pool-mean", {"pooling": "mean"}), ("pool-max", {"pooling": "max"})],
     "loss": [("loss-bce", {"loss": "bce"})],
 }
