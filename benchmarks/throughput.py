@@ -17,7 +17,7 @@ SavedModel re-exported by this version (fused BiLSTM, `token_ids` / `score_ids`
 endpoints) when the run predates it, and the network on sorted ids with and without
 `jit_compile=True` (widths padded to multiples of 8 so XLA compiles a few shapes only).
 
-The machine is shared with training jobs, so rows are measured in interleaved rounds and
+The machine may be shared with training jobs, so rows are measured in interleaved rounds and
 each figure is the median over rounds; the load average is recorded before each round,
 and texts per CPU-second (process time) are reported as a load-insensitive figure.
 Writes <out>/throughput.json and <out>/throughput.md.
@@ -296,7 +296,7 @@ def format_markdown(report: dict) -> str:
         f"Command: `{report['command']}`",
         "",
         f"{report['texts']} GoEmotions dev texts; {report['rounds']} interleaved rounds; "
-        f"machine: {report['machine']['cpus']} CPUs shared with training jobs, 1-minute load "
+        f"machine: {report['machine']['cpus']} CPUs (other jobs may share them), 1-minute load "
         f"average {report['machine']['load_min']:.1f}-{report['machine']['load_max']:.1f} "
         "during the run. Wall-clock columns are medians over rounds and depend on the CPU "
         "share the benchmark got; \"best\" is the best round; texts per CPU-second (process "

@@ -12,7 +12,8 @@ Thresholds are re-tuned on the averaged dev probabilities and test is scored onc
 nothing is chosen on test. The run's `saved_model/` contains the members' SavedModels
 and averages them in the graph, behind the usual `serve` / `serving_default` /
 `label_names` endpoints: `src/inference.py`, `src/evaluate.py`, `Predictor` and plain
-TensorFlow use it like any other run. Members must share their label names.
+TensorFlow use it like any other run. Members must share their label names and their
+dev and test data (any dataset of train_biLSTM.py, read from the members' train_config.json).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import tensorflow as tf  # noqa: E402
 
 from emotag.artifacts import RunWriter  # noqa: E402
 from emotag.calibration import calibrated_macro_f1  # noqa: E402
-from emotag.data import load_goemotions  # noqa: E402
+from emotag.datasets import DatasetSpec, load_dataset  # noqa: E402
 from emotag.export import TEXT_SPEC, export_text_module  # noqa: E402
 from emotag.predictor import Predictor  # noqa: E402
 from emotag.runs import calibrate_and_score, write_run_info  # noqa: E402
@@ -48,7 +49,7 @@ class EnsembleConfig:
     weights: list[float] | None = None  # one per member, scaled to sum 1; None = equal
     tune_weights: bool = False  # choose the weights on dev macro-F1 instead
     weight_steps: int = 10  # tuning grid: weights are multiples of 1/weight_steps
-    data_dir: str | None = None  # GoEmotions directory; None = $GOEMOTIONS_DIR, cache, download
+    data_dir: str | None = None  # data directory; None = the members' (their train_config.json)
     output_dir: str = "artifacts"
     run_name: str = "ensemble"
     batch_size: int = 256  # texts per member SavedModel call
@@ -126,16 +127,38 @@ def load_members(paths: list[str], batch_size: int = 256) -> list[Predictor]:
     return members
 
 
-def member_taxonomy(paths: list[str]) -> str:
-    """The taxonomy the members were trained on (from their train_config.json)."""
-    found = set()
+# DatasetSpec fields that identify dev and test (a dev split may be carved from train);
+# data_dir may differ between machines.
+SAME_DATA_FIELDS = (
+    "dataset", "taxonomy", "train_file", "dev_file", "test_file", "text_col", "id_col",
+    "label_cols", "labels_col", "label_sep", "dev_fraction", "split_seed",
+)  # fmt: skip
+
+
+def member_dataset(paths: list[str], data_dir: str | None = None) -> DatasetSpec:
+    """The evaluation data of the members, from their train_config.json files.
+
+    Training-only edits (limit, exclude_ids, extra_train) are dropped, so members trained
+    on edited training sets still share dev and test. `data_dir`, when given, replaces
+    the members' own (their paths may come from another machine).
+
+    Raises:
+        ValueError: When the members were evaluated on different data.
+    """
+    specs = []
     for path in paths:
         config_file = Path(path) / "train_config.json"
         config = json.loads(config_file.read_text()) if config_file.exists() else {}
-        found.add(config.get("taxonomy", "fine"))
-    if len(found) != 1:
-        raise ValueError(f"members were trained on different taxonomies: {sorted(found)}")
-    return found.pop()
+        spec = DatasetSpec.from_config(config).for_evaluation()
+        specs.append(dataclasses.replace(spec, data_dir=data_dir or spec.data_dir))
+    for path, spec in zip(paths[1:], specs[1:]):
+        differ = [f for f in SAME_DATA_FIELDS if getattr(spec, f) != getattr(specs[0], f)]
+        if differ:
+            raise ValueError(
+                f"{paths[0]} and {path} were trained on different data: "
+                + ", ".join(f"{f} {getattr(specs[0], f)!r} vs {getattr(spec, f)!r}" for f in differ)
+            )
+    return specs[0]
 
 
 def weighted_mean(probs: list[np.ndarray], weights) -> np.ndarray:
@@ -179,12 +202,12 @@ def ensemble(config: EnsembleConfig) -> Path:
     check_config(config)
     started = time.time()
     members = load_members(config.models, config.batch_size)
-    taxonomy = member_taxonomy(config.models)
-    data = load_goemotions(config.data_dir, taxonomy=taxonomy)
+    spec = member_dataset(config.models, config.data_dir)
+    data = load_dataset(spec)
     if data.label_names != members[0].label_names:
         raise ValueError(
             f"the members' labels {members[0].label_names} differ from the data's "
-            f"{data.label_names} (taxonomy {taxonomy})"
+            f"{data.label_names} ({spec.dataset}, {spec.label_set})"
         )
 
     dev_probs, test_probs = [], []
@@ -235,7 +258,7 @@ def ensemble(config: EnsembleConfig) -> Path:
                 "test_macro_f1": info.get("test_macro_f1"),
             })  # fmt: skip
         write_run_info(
-            run.path, {**dataclasses.asdict(config), "taxonomy": taxonomy}, started, report,
+            run.path, {**dataclasses.asdict(config), **dataclasses.asdict(spec)}, started, report,
             model="ensemble", members=member_info, weights=weights.tolist(), weight_grid=grid,
         )  # fmt: skip
     log.info("run written to %s", run.final_path)

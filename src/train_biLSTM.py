@@ -75,22 +75,9 @@ warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
 
 @dataclasses.dataclass
-class TrainConfig:
-    dataset: str = "goemotions"  # goemotions | semeval-ec | csv (emotag.datasets)
-    data_dir: str | None = None  # GoEmotions: None = $GOEMOTIONS_DIR, cache, download
-    taxonomy: str = "fine"  # GoEmotions: fine (28 labels) | ekman (7) | sentiment (4)
-    train_file: str | None = None  # semeval-ec / csv split files (else found in data_dir)
-    dev_file: str | None = None  # none = a stratified dev_fraction of train
-    test_file: str | None = None
-    text_col: str | None = None  # None = "Tweet" (semeval-ec), "text" (csv)
-    id_col: str | None = None  # None = "ID" (semeval-ec), a column named id, or row numbers
-    label_cols: str | None = None  # csv binary label columns a,b,c; None = all but text/id
-    labels_col: str | None = None  # csv column listing each row's labels (names or ids)
-    label_sep: str = ","  # separator inside labels_col
-    dev_fraction: float = 0.1  # share of train held out as dev when there is no dev file
-    split_seed: int = 0  # seed of that dev split (fixed across training seeds)
-    exclude_ids: str | None = None  # drop these training ids (audit_labels.py's label_issues.csv)
-    extra_train: str | None = None  # extra training rows (augment.py's TSV); train only
+class TrainConfig(DatasetSpec):
+    """Data flags (--dataset, --data-dir, --label-cols, --exclude-ids, ...): `DatasetSpec`."""
+
     tweet_preprocessing: bool = False  # hashtags split with <hashtag>, "!!!" -> "! <repeat>"
     embeddings: str = "minilm"  # see emotag.embeddings.EMBEDDING_SOURCES, or a vectors file path
     embedding_dim: int | None = None  # None = the source's size (100 when trained here); less = PCA
@@ -113,7 +100,6 @@ class TrainConfig:
     output_dir: str = "artifacts"
     run_name: str | None = None  # default: bilstm-<taxonomy or dataset>-<embeddings>-s<seed>
     cache_dir: str = "embeddings"  # where downloaded / derived vectors are cached
-    limit: int | None = None  # use only the first N training examples (smoke tests)
     verbose: int = 1  # Keras progress bars: 1 = bar, 2 = one line per epoch
     search: bool = False  # random search over emotag.search.BILSTM_SPACE on dev; no final run
     search_trials: int = 10  # trials of --search

@@ -188,3 +188,32 @@ def test_cli_and_evaluate_use_the_run(trained, tiny_data_dir):
     run(InferenceConfig(model=str(run_dir), texts=["thanks!", "so sad"], json=True), out=out)
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["text"] for r in records] == ["thanks!", "so sad"]
+
+
+def test_baseline_and_ensemble_on_semeval_files(tmp_path):
+    from emotag.datasets import SEMEVAL_EC_LABELS
+    from emotag.predictor import Predictor
+    from ensemble import EnsembleConfig, ensemble
+    from test_datasets import write_semeval
+    from train_baseline import parse_args, train
+
+    directory = write_semeval(tmp_path / "semeval", splits=("train", "test-gold"), n=40)
+    flags = ["--dataset", "semeval-ec", "--data-dir", str(directory), "--min-df", "1"]
+    config = parse_args([*flags, "--output-dir", str(tmp_path / "runs")])
+    assert (config.dataset, config.data_dir, config.min_df) == ("semeval-ec", str(directory), 1)
+    first = train(config)
+    assert first.name == "tfidf-lr-semeval-ec-s42"
+    second = train(parse_args([*flags, "--c", "8", "--output-dir", str(tmp_path / "runs"),
+                               "--run-name", "second"]))  # fmt: skip
+    for run in (first, second):
+        assert (run / "labels.txt").read_text().split() == list(SEMEVAL_EC_LABELS)
+        assert "tweets" in (run / "MODEL_CARD.md").read_text()
+
+    # The ensemble reads the members' dataset (and its carved dev split) from their configs.
+    ens = ensemble(EnsembleConfig(models=[str(first), str(second)],
+                                  output_dir=str(tmp_path / "runs"), run_name="ens"))  # fmt: skip
+    saved = json.loads((ens / "train_config.json").read_text())
+    assert (saved["dataset"], saved["data_dir"]) == ("semeval-ec", str(directory))
+    assert Predictor.load(ens).label_names == list(SEMEVAL_EC_LABELS)
+    report = json.loads((ens / "overall_metrics.json").read_text())
+    assert report["num_examples"] == 40  # the SemEval test file, scored once

@@ -434,3 +434,25 @@ def test_predictor_imports_tensorflow_text_only_when_needed(keras_hub_run, tmp_p
         env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(src)},
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_bert_trains_on_any_label_set(tiny_bert_dir, tmp_path):
+    from emotag.predictor import Predictor
+    from train_bert import TrainConfig, short_name, train
+
+    examples = [("so glad and happy", "glee"), ("this is awful", "gloom"), ("nothing", "")]
+    for split, n in (("train", 30), ("test", 4)):
+        rows = [f"{text} {i}\t{labels}" for i in range(n) for text, labels in examples]
+        (tmp_path / f"{split}.tsv").write_text("\n".join(["text\tlabels", *rows]) + "\n")
+    config = TrainConfig(
+        dataset="csv", train_file=str(tmp_path / "train.tsv"),
+        test_file=str(tmp_path / "test.tsv"), labels_col="labels", encoder=str(tiny_bert_dir),
+        epochs=1, max_steps_per_epoch=2, batch_size=16, verbose=0,
+        output_dir=str(tmp_path / "runs"),
+    )  # fmt: skip
+    run_dir = train(config)
+    assert run_dir.name == f"bert-{short_name(str(tiny_bert_dir))}-csv-s42"
+    assert (run_dir / "labels.txt").read_text().split() == ["glee", "gloom"]
+    assert Predictor.load(run_dir).predict_proba(["so glad"]).shape == (1, 2)
+    assert "label set it was trained on" in (run_dir / "MODEL_CARD.md").read_text()

@@ -12,7 +12,14 @@ import tensorflow as tf
 from conftest import serve_in_fresh_process
 from emotag.calibration import calibrate
 from emotag.export import export_text_module
-from ensemble import EnsembleConfig, ensemble, load_members, parse_args, simplex_grid
+from ensemble import (
+    EnsembleConfig,
+    ensemble,
+    load_members,
+    member_dataset,
+    parse_args,
+    simplex_grid,
+)
 
 TEXTS = ["Thanks so much, I love it!", "why is this so sad", "", "haha 😂 lol", "x" * 500]
 
@@ -65,6 +72,29 @@ def test_members_must_share_labels(tmp_path):
     assert [m.label_names for m in load_members([str(a), str(a)])] == [["joy", "anger"]] * 2
     with pytest.raises(ValueError, match="same labels in the same order"):
         load_members([str(a), str(b)])
+
+
+def test_members_must_share_dev_and_test_data(tmp_path):
+    def run(name, **config):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "train_config.json").write_text(json.dumps(config))
+        return str(tmp_path / name)
+
+    a = run("a", dataset="csv", train_file="t.csv", labels_col="labels", exclude_ids="x.csv")
+    b = run("b", dataset="csv", train_file="t.csv", labels_col="labels", limit=10)
+    spec = member_dataset([a, b], data_dir="elsewhere")
+    # training-only edits differ between members and are dropped; data_dir is overridden
+    assert (spec.dataset, spec.train_file, spec.labels_col) == ("csv", "t.csv", "labels")
+    assert (spec.exclude_ids, spec.limit, spec.data_dir) == (None, None, "elsewhere")
+    c = run("c", dataset="csv", train_file="t.csv", labels_col="labels", split_seed=1)
+    with pytest.raises(ValueError, match="different data: split_seed 0 vs 1"):
+        member_dataset([a, c])
+    old = run("old")  # runs without a train_config.json dataset field were GoEmotions fine
+    ekman = run("ekman", taxonomy="ekman")
+    with pytest.raises(ValueError, match="dataset 'goemotions' vs 'csv'"):
+        member_dataset([old, a])
+    with pytest.raises(ValueError, match="taxonomy 'fine' vs 'ekman'"):
+        member_dataset([old, ekman])
 
 
 @pytest.fixture(scope="module")

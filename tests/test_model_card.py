@@ -66,3 +66,14 @@ def test_model_card_script(tiny_run_dir):
     assert out.getvalue() == render_model_card(tiny_run_dir)
     assert main(["--model", str(tiny_run_dir)]) == 0
     assert (tiny_run_dir / "MODEL_CARD.md").read_text(encoding="utf-8") == out.getvalue()
+
+
+def test_card_of_a_tweet_run_talks_about_tweets_not_reddit(tmp_path):
+    import json
+
+    (tmp_path / "labels.txt").write_text("anger\njoy\ntrust\n")
+    (tmp_path / "train_config.json").write_text(json.dumps({"dataset": "semeval-ec"}))
+    card = render_model_card(tmp_path)
+    assert "SemEval-2018" in card and "tweets" in card
+    assert "Reddit" not in card and "GoEmotions taxonomy" not in card
+    assert "**Neutral.**" not in card  # no neutral label in this label set

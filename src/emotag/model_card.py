@@ -27,6 +27,32 @@ TAXONOMY_TEXT = {
     "ekman": "Ekman's six basic emotions plus `neutral`, mapped from the 27 fine labels",
     "sentiment": "positive / negative / ambiguous plus `neutral`, mapped from the 27 fine labels",
 }
+# Failure modes that come from the training data, per dataset (emotag.datasets).
+DATASET_CAVEATS = {
+    "goemotions": [
+        "- **Label noise and ambiguity.** Each comment was rated by only a few annotators and "
+        "Demszky et al. (2020) report modest inter-annotator agreement for many emotions; "
+        "gold labels are themselves uncertain, which caps achievable F1 (their BERT baseline "
+        "reaches a macro-F1 of 0.46 on the 28 labels).",
+        "- **Domain.** Reddit English of 2005-2019 with names masked as `[NAME]`; other "
+        "registers, languages, code-switching and long documents are out of distribution.",
+    ],
+    "semeval-ec": [
+        "- **Label noise and ambiguity.** SemEval-2018 E-c labels come from crowd raters "
+        "with modest agreement on several emotions (Mohammad et al., 2018); gold labels are "
+        "uncertain, and many tweets have no emotion at all, so an empty prediction is common "
+        "and often right.",
+        "- **Domain.** English tweets of 2016-2017 (hashtags, mentions, emoji); longer or "
+        "more formal text, other languages and later slang are out of distribution.",
+    ],
+    "csv": [
+        "- **Label noise and domain.** The labels and texts are those of the user's table; "
+        "this card cannot judge their agreement or coverage. Run `src/audit_labels.py` on "
+        "the training file for likely mislabelled rows, and expect texts unlike the "
+        "training rows (register, language, length) to be out of distribution.",
+    ],
+}
+
 # Datasets other than GoEmotions (emotag.datasets), as the data section describes them.
 DATASET_TEXT = {
     "semeval-ec": "SemEval-2018 Task 1 E-c (Mohammad et al., 2018): English tweets, each "
@@ -215,7 +241,9 @@ def render_model_card(run_dir: str | Path) -> str:
     out += ["## Intended use", ""]
     out += [
         "Research and demos: tagging English social-media comments, aggregating emotion "
-        "counts over many texts, exploring the GoEmotions taxonomy. Predictions are "
+        "counts over many texts, exploring the "
+        + ("GoEmotions taxonomy" if dataset == "goemotions" else "label set it was trained on")
+        + ". Predictions are "
         "probabilistic and often wrong on single texts: do not use them to make decisions "
         "about individual people (moderation, hiring, health, credit), and do not read them "
         "as what the author actually felt.",
@@ -235,23 +263,19 @@ def render_model_card(run_dir: str | Path) -> str:
     out += [
         "- **Sarcasm, irony and quoting.** Word-level cues dominate: \"great, another "
         "Monday\" can read as admiration or joy, and a quoted insult as anger.",
-        "- **Label noise and ambiguity.** Each comment was rated by only a few annotators and "
-        "Demszky et al. (2020) report modest inter-annotator agreement for many emotions; "
-        "gold labels are themselves uncertain, which caps achievable F1 (their BERT baseline "
-        "reaches a macro-F1 of 0.46 on the 28 labels).",
-        "- **Domain.** Reddit English of 2005-2019 with names masked as `[NAME]`; other "
-        "registers, languages, code-switching and long documents are out of distribution.",
     ]
+    out += DATASET_CAVEATS.get(dataset, DATASET_CAVEATS["csv"])
     if preprocess.get("max_len"):
         out.append(
             f"- **Length.** Texts are cut to {preprocess['max_len']} tokens; anything after "
             "that is ignored."
         )
-    out += [
-        "- **Neutral.** `neutral` is a label like the others, so it can co-occur with "
-        "emotions; an empty prediction means no label passed its threshold.",
-        "",
-    ]
+    if "neutral" in labels:
+        out.append(
+            "- **Neutral.** `neutral` is a label like the others, so it can co-occur with "
+            "emotions; an empty prediction means no label passed its threshold."
+        )
+    out.append("")
 
     out += ["## How to load", ""]
     out += [
