@@ -13,16 +13,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from emotag.app_ui import (
-    GLOBAL,
-    PER_CLASS,
-    analyse,
-    build_app,
-    chips_html,
-    launch,
-    message_html,
-    probability_figure,
-)
+from emotag.app_ui import GLOBAL, PER_CLASS, analyse, build_app, launch
+from emotag.app_views import chips_html, message_html, probability_figure
 from emotag.predictor import Prediction
 
 NAMES = ["joy", "anger", "neutral"]
