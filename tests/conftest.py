@@ -1,8 +1,11 @@
-"""Shared fixtures: a tiny GoEmotions-format dataset written per test session."""
+"""Shared fixtures: a tiny GoEmotions-format dataset written per test session, a local
+HTTP file server for download tests, and a fresh-process serving helper."""
 
 from __future__ import annotations
 
+import http.server
 import random
+import threading
 from pathlib import Path
 
 import pytest
@@ -116,3 +119,69 @@ def serve_in_fresh_process(saved_model, texts, extra_imports=()) -> dict:
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# --- a local HTTP file server for download tests ---------------------------------------
+
+
+class RangeServer(http.server.ThreadingHTTPServer):
+    """Serves ``files`` by path; records Range headers; can ignore Range or cut a response."""
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), RangeHandler)
+        self.files: dict[str, bytes] = {}
+        self.honor_range = True
+        self.cut_next_after: int | None = None  # send only this many body bytes once
+        self.send_length = True  # False: no Content-Length, body ends at connection close
+        self.ranges: list[str | None] = []
+        self.bytes_sent = 0
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}{path}"
+
+
+class RangeHandler(http.server.BaseHTTPRequestHandler):
+    server: RangeServer
+
+    def do_GET(self):
+        srv = self.server
+        data = srv.files.get(self.path)
+        if data is None:
+            self.send_error(404)
+            return
+        range_header = self.headers.get("Range")
+        srv.ranges.append(range_header)
+        start = 0
+        if range_header and srv.honor_range:
+            start = int(range_header.removeprefix("bytes=").split("-")[0])
+            if start >= len(data):
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(data)}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        else:
+            self.send_response(200)
+        body = data[start:]
+        if srv.send_length:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if srv.cut_next_after is not None:
+            body, srv.cut_next_after = body[: srv.cut_next_after], None
+        self.wfile.write(body)
+        srv.bytes_sent += len(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    srv = RangeServer()
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()

@@ -18,6 +18,7 @@ from emotag.data import (
     read_split,
     resolve_data_dir,
 )
+from emotag.downloads import DownloadError
 
 LABELS = ["anger", "joy", "love", "neutral"]
 ROWS = {
@@ -227,20 +228,25 @@ def test_resolve_env_dir_missing_files(tmp_path, monkeypatch, fake_download):
 
 
 @pytest.fixture
-def upstream(tmp_path, monkeypatch):
-    """A file:// 'upstream' with the tiny dataset under its upstream names, hashes patched."""
+def upstream(tmp_path, monkeypatch, server):
+    """An HTTP 'upstream' serving the tiny dataset under its upstream names, hashes patched.
+
+    Returns (directory of the served files, base URL); the server is conftest's `server`.
+    """
     source = write_dataset(tmp_path / "upstream", sentiment_name="sentiment_dict.json")
     hashes = {f"{s}.tsv": sha256(source / f"{s}.tsv") for s in SPLITS}
     monkeypatch.setattr(data, "SHA256", hashes)
-    return source
+    server.files.update({f"/data/{p.name}": p.read_bytes() for p in source.iterdir()})
+    return source, server.url("/data/")
 
 
 def test_download_fetches_all_files(tmp_path, upstream):
-    dest = download_goemotions(tmp_path / "dest", base_url=upstream.as_uri())
+    source, url = upstream
+    dest = download_goemotions(tmp_path / "dest", base_url=url)
     for name in UPSTREAM_FILES:
-        assert (dest / name).read_bytes() == (upstream / name).read_bytes()
+        assert (dest / name).read_bytes() == (source / name).read_bytes()
     assert (dest / "sentiment_mapping.json").read_bytes() == (
-        upstream / "sentiment_dict.json"
+        source / "sentiment_dict.json"
     ).read_bytes()
     assert not list(dest.glob("*.part"))
     ds = load_goemotions(dest, taxonomy="sentiment")
@@ -248,31 +254,44 @@ def test_download_fetches_all_files(tmp_path, upstream):
 
 
 def test_download_rejects_corrupted_file(tmp_path, upstream, monkeypatch):
+    source, url = upstream
     wrong = "0" * 64
     monkeypatch.setitem(data.SHA256, "dev.tsv", wrong)
     dest = tmp_path / "dest"
-    with pytest.raises(ValueError) as info:
-        download_goemotions(dest, base_url=upstream.as_uri())
+    with pytest.raises(DownloadError) as info:
+        download_goemotions(dest, base_url=url)
     message = str(info.value)
-    assert "dev.tsv" in message and wrong in message and sha256(upstream / "dev.tsv") in message
+    assert "dev.tsv" in message and wrong in message and sha256(source / "dev.tsv") in message
     assert not (dest / "dev.tsv").exists()
-    assert not list(dest.glob(".*.part"))
+    assert not list(dest.glob("*.part"))
 
 
-def test_download_skips_verified_and_replaces_bad_files(tmp_path, upstream):
-    dest = download_goemotions(tmp_path / "dest", base_url=upstream.as_uri())
+def test_download_skips_verified_and_replaces_bad_files(tmp_path, upstream, server):
+    _, url = upstream
+    dest = download_goemotions(tmp_path / "dest", base_url=url)
     (dest / "test.tsv").write_text("tampered\t0\tid\n", encoding="utf-8")
     for name in ("train.tsv", "dev.tsv", "emotions.txt"):
-        (upstream / name).unlink()  # would fail if re-fetched
-    download_goemotions(dest, base_url=upstream.as_uri())
+        del server.files[f"/data/{name}"]  # would fail if re-fetched
+    download_goemotions(dest, base_url=url)
     assert read_split(dest / "test.tsv", len(LABELS)).ids == ["id5"]
 
 
-def test_download_missing_upstream_file_names_url(tmp_path, upstream):
-    (upstream / "emotions.txt").unlink()
+def test_download_resumes_an_interrupted_file(tmp_path, upstream, server):
+    source, url = upstream
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    head = (source / "train.tsv").read_bytes()[:10]
+    (dest / "train.tsv.part").write_bytes(head)  # left by a download cut after 10 bytes
+    download_goemotions(dest, base_url=url)
+    assert (dest / "train.tsv").read_bytes() == (source / "train.tsv").read_bytes()
+    assert "bytes=10-" in server.ranges and not list(dest.glob("*.part"))
+
+
+def test_download_missing_upstream_file_names_url(tmp_path, upstream, server):
+    _, url = upstream
+    del server.files["/data/emotions.txt"]
     with pytest.raises(OSError, match="emotions.txt"):
-        download_goemotions(tmp_path / "dest", base_url=upstream.as_uri())
-    assert not list((tmp_path / "dest").glob(".*.part"))
+        download_goemotions(tmp_path / "dest", base_url=url)
 
 
 def test_real_sha256_constants_match_shared_copy():

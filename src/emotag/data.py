@@ -6,20 +6,16 @@ re-exported here so callers can import everything data-related from one place.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
 import shutil
-import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from emotag.downloads import download_file, sha256_of
 from emotag.taxonomy import (
     NEUTRAL,
     TAXONOMIES,
@@ -69,7 +65,6 @@ REQUIRED_FILES = ("train.tsv", "dev.tsv", "test.tsv", "emotions.txt")
 UPSTREAM_FILES = (*REQUIRED_FILES, "ekman_mapping.json", "sentiment_dict.json")
 # The shared copy renames sentiment_dict.json; writing both names keeps either layout working.
 _ALIASES = {"sentiment_dict.json": "sentiment_mapping.json"}
-_CHUNK = 1 << 16
 _LABEL_ID = re.compile(r"-?[0-9]+")
 
 
@@ -118,14 +113,6 @@ class Dataset:
 GoEmotions = Dataset
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _missing(directory: Path, names: tuple[str, ...]) -> list[str]:
     return [name for name in names if not (directory / name).is_file()]
 
@@ -136,55 +123,27 @@ def _cache_complete(directory: Path) -> bool:
     return not _missing(directory, UPSTREAM_FILES)
 
 
-def _fetch(url: str, dest: Path, expected_sha256: str | None, timeout: float) -> None:
-    """Stream `url` to a temp file beside `dest`, check its hash, then rename it into place."""
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    tmp = Path(tmp_name)
-    digest = hashlib.sha256()
-    try:
-        with os.fdopen(fd, "wb") as out:
-            try:
-                response = urllib.request.urlopen(url, timeout=timeout)
-            except urllib.error.URLError as err:
-                raise OSError(f"could not download {url}: {err}") from err
-            with response:
-                total = int(response.headers.get("Content-Length") or 0) or None
-                with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name) as bar:
-                    for chunk in iter(lambda: response.read(_CHUNK), b""):
-                        out.write(chunk)
-                        digest.update(chunk)
-                        bar.update(len(chunk))
-        actual = digest.hexdigest()
-        if expected_sha256 is not None and actual != expected_sha256:
-            raise ValueError(
-                f"sha256 mismatch for {dest.name} from {url}: "
-                f"expected {expected_sha256}, got {actual}; file discarded"
-            )
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def download_goemotions(
     dest: str | Path, base_url: str = UPSTREAM_BASE_URL, timeout: float = 60
 ) -> Path:
     """Download the GoEmotions splits and label metadata into `dest`.
 
     Files already present with the expected sha256 (or, for the unhashed metadata files,
-    present at all) are skipped. Each file is written atomically, so an interrupted run never
-    leaves a truncated file under its final name.
+    present at all) are skipped. Each file goes through `emotag.downloads.download_file`:
+    bytes land in `<name>.part`, an interrupted download resumes from there on the next
+    call, and only a complete, verified file is renamed into place.
 
     Args:
         dest: Target directory (created if needed).
-        base_url: URL prefix of the upstream files; any scheme urllib handles, e.g. `file://`.
+        base_url: HTTP(S) URL prefix of the upstream files.
         timeout: Socket timeout in seconds per request.
 
     Returns:
         `dest` as a `Path`.
 
     Raises:
-        ValueError: If a downloaded TSV does not match its sha256 (the file is removed).
-        OSError: If a file cannot be fetched.
+        DownloadError: If a downloaded TSV does not match its sha256 (the file is removed).
+        OSError: If a file cannot be fetched (`requests` errors are OSErrors).
     """
     dest = Path(dest).expanduser()
     dest.mkdir(parents=True, exist_ok=True)
@@ -193,15 +152,16 @@ def download_goemotions(
         target = dest / name
         expected = SHA256.get(name)
         if target.is_file():
-            if expected is None or _sha256(target) == expected:
+            if expected is None or sha256_of(target) == expected:
                 logger.debug("%s already present, skipping", target)
                 continue
             logger.warning("%s has the wrong sha256; downloading it again", target)
+            target.unlink()
         if expected is None:
             logger.info("downloading %s (no published sha256, not verified)", name)
         else:
             logger.info("downloading %s", name)
-        _fetch(base_url + name, target, expected, timeout)
+        download_file(base_url + name, target, sha256=expected, timeout=timeout)
     for name, alias in _ALIASES.items():
         if not (dest / alias).is_file():
             shutil.copyfile(dest / name, dest / alias)
