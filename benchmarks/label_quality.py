@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
 import json
 import logging
 import sys
@@ -39,28 +38,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from quality import mean_std, run_experiment, run_figures  # noqa: E402
+from quality import mean_std, parse_overrides, run_experiment, run_figures  # noqa: E402
 
 from emotag.datasets import DatasetSpec, load_dataset  # noqa: E402
-from train_biLSTM import TrainConfig  # noqa: E402
 
 log = logging.getLogger("label_quality")
 
 RARE = 5  # rarest classes reported one by one
-
-
-def parse_value(field: str, text: str):
-    """A --set value, typed like the TrainConfig field."""
-    kind = {f.name: f.type for f in dataclasses.fields(TrainConfig)}[field]
-    if text == "None":
-        return None
-    if kind.startswith("bool"):
-        return text.lower() in ("1", "true", "yes")
-    if kind.startswith("int"):
-        return int(text)
-    if kind.startswith("float"):
-        return float(text)
-    return text
 
 
 def run_audit(args, runs_dir: Path) -> Path:
@@ -179,10 +163,7 @@ def main(argv=None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     args = parse_args(argv)
-    overrides = {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        overrides[key] = parse_value(key, value)
+    overrides = parse_overrides(args.set)
     runs_dir = Path(args.runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
     issues = runs_dir / "audit" / "label_issues.csv"

@@ -5,6 +5,8 @@ Usage:
     python benchmarks/quality.py --suite embeddings --seeds 0
     python benchmarks/quality.py --experiments emb-wordllama pool-max   # these only
     python benchmarks/quality.py --report-only            # rebuild tables from finished runs
+    python benchmarks/quality.py --data-dir tiny/ --suite default loss --seeds 0 1 \
+        --set epochs=1 embeddings=random embedding_dim=16 lstm_units=8 min_count=1
 
 Each (experiment, seed) trains one run with `train_biLSTM.train` into
 <runs-dir>/<experiment>-s<seed>/ (skipped when that run already exists, so an
@@ -62,6 +64,32 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
 }
 
 
+def parse_value(field: str, text: str):
+    """A --set value, typed like the TrainConfig field."""
+    kind = {f.name: f.type for f in dataclasses.fields(TrainConfig)}[field]
+    if text == "None":
+        return None
+    if kind.startswith("bool"):
+        return text.lower() in ("1", "true", "yes")
+    if kind.startswith("int"):
+        return int(text)
+    if kind.startswith("float"):
+        return float(text)
+    return text
+
+
+def parse_overrides(items: list[str]) -> dict:
+    """`--set KEY=VALUE ...` -> {field: typed value}; unknown fields are an error."""
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    overrides = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or key not in fields:
+            raise SystemExit(f"--set {item!r}: expected FIELD=VALUE with a TrainConfig field")
+        overrides[key] = parse_value(key, value)
+    return overrides
+
+
 def run_experiment(name: str, overrides: dict, seed: int, runs_dir: Path, data_dir) -> Path:
     """Trains one (experiment, seed) unless its run directory already exists."""
     run_dir = runs_dir / f"{name}-s{seed}"
@@ -70,7 +98,7 @@ def run_experiment(name: str, overrides: dict, seed: int, runs_dir: Path, data_d
         return run_dir
     config = TrainConfig(
         data_dir=data_dir, seed=seed, output_dir=str(runs_dir), run_name=run_dir.name,
-        verbose=2, **overrides,
+        **{"verbose": 2, **overrides},
     )  # fmt: skip
     return train(config)
 
@@ -110,11 +138,12 @@ def run_figures(run_dir: Path) -> dict:
     }
 
 
-def mean_std(values: list[float]) -> str:
+def mean_std(values: list[float], digits: int = 4) -> str:
+    """'mean ± sample std' of the values (std 0 for one value), '-' for none."""
     if not values:
         return "-"
     std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-    return f"{np.mean(values):.4f} ± {std:.4f}"
+    return f"{np.mean(values):.{digits}f} ± {std:.{digits}f}"
 
 
 def summarise(results: dict[str, dict[int, dict]]) -> dict:
@@ -127,8 +156,9 @@ def summarise(results: dict[str, dict[int, dict]]) -> dict:
             **{
                 key: mean_std([r[key] for r in runs])
                 for key in ("macro_f1", "micro_f1", "macro_precision", "macro_recall",
-                            "global_threshold_macro_f1", "wall_time_s")
+                            "global_threshold_macro_f1")
             },
+            "wall_time_s": mean_std([r["wall_time_s"] for r in runs], digits=0),
         }  # fmt: skip
     return table
 
@@ -138,7 +168,9 @@ def markdown(results: dict[str, dict[int, dict]], command: str) -> str:
     lines = [
         "# Quality benchmark (GoEmotions test, thresholds from dev)",
         "",
-        f"Produced by `{command}`. Mean ± sample std over the seeds listed.",
+        f"Produced by `{command}`. Mean ± sample std over the seeds listed. Training "
+        "seconds are wall time on a 2-core machine that often ran two trainings at once, so "
+        "they vary with load more than with the experiment.",
         "",
         "| experiment | seeds | test macro-F1 | test micro-F1 | macro P | macro R | train s |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -189,6 +221,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--data-dir")
     parser.add_argument("--runs-dir", default=str(ROOT / "artifacts" / "bench"))
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="TrainConfig overrides for every run, e.g. epochs=1")  # fmt: skip
     parser.add_argument("--report-only", action="store_true", help="no training; tables only")
     return parser.parse_args(argv)
 
@@ -202,14 +236,17 @@ def main(argv=None) -> int:
     unknown = sorted(set(args.experiments or ()) - known)
     if unknown:
         raise SystemExit(f"unknown experiments {unknown}; the suites have {sorted(known)}")
+    base = parse_overrides(args.set)
+    reference = dataclasses.replace(TrainConfig(), **base)
     runs_dir = Path(args.runs_dir)
     results: dict[str, dict[int, dict]] = {}
     for suite in args.suite:
-        for name, overrides in SUITES[suite]:
+        for name, edits in SUITES[suite]:
             # The default configuration is the reference of every ablation; its embedding
             # source appears in the embeddings suite under its own name too.
-            if overrides and all(getattr(TrainConfig, k) == v for k, v in overrides.items()):
+            if edits and all(getattr(reference, k) == v for k, v in edits.items()):
                 continue
+            overrides = {**base, **edits}
             for seed in args.seeds:
                 run_dir = runs_dir / f"{name}-s{seed}"
                 wanted = not args.experiments or name in args.experiments
@@ -222,7 +259,8 @@ def main(argv=None) -> int:
     command = "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
     payload = {
         "command": command.strip(),
-        "defaults": dataclasses.asdict(TrainConfig()),
+        "defaults": dataclasses.asdict(reference),
+        "overrides": base,
         "summary": summarise(results),
         "runs": results,
     }

@@ -125,7 +125,11 @@ def generate_offline(config: AugmentConfig, data: Dataset, plan: dict, keep: Can
     train = data.train
     counts = Counter(w for text in train.texts for w in words_of(text))
     vocabulary = sorted(w for w, n in counts.items() if n >= 2)
-    vectors, found = word_vectors(vocabulary, config.embeddings, cache_dir=config.cache_dir)
+    # word2vec / fastText are trained here on the training texts, as words_of splits them.
+    vectors, found = word_vectors(
+        vocabulary, config.embeddings, cache_dir=config.cache_dir,
+        train_token_lists=[words_of(text) for text in train.texts], seed=config.seed,
+    )  # fmt: skip
     log.info("%s: vectors for %d of %d training words", config.embeddings, found.sum(),
              len(vocabulary))  # fmt: skip
     cues = cue_words(train.texts, train.labels, data.label_names, per_class=config.cue_words)

@@ -170,8 +170,9 @@ class RangeHandler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if srv.cut_next_after is not None:
             body, srv.cut_next_after = body[: srv.cut_next_after], None
-        self.wfile.write(body)
+        # Counted before writing: the client may return before this thread runs again.
         srv.bytes_sent += len(body)
+        self.wfile.write(body)
 
     def log_message(self, *args):
         pass

@@ -1,0 +1,90 @@
+"""The quality and label-quality benchmarks: their arithmetic, and whole runs on tiny data."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import label_quality  # noqa: E402
+import quality  # noqa: E402
+
+# A BiLSTM small enough to train in seconds (offline: random vectors, trained).
+TINY = ["epochs=1", "embeddings=random", "embedding_dim=8", "lstm_units=4",
+        "attention_units=4", "batch_size=16", "min_count=1", "verbose=0"]  # fmt: skip
+
+
+def test_mean_std_is_mean_and_sample_std():
+    assert quality.mean_std([0.5, 0.7]) == "0.6000 ± 0.1414"  # std = 0.2 / sqrt(2)
+    assert quality.mean_std([0.25]) == "0.2500 ± 0.0000"
+    assert quality.mean_std([600.0, 700.0, 800.0], digits=0) == "700 ± 100"
+    assert quality.mean_std([]) == "-"
+
+
+def test_overrides_are_typed_like_the_config_and_checked():
+    parsed = quality.parse_overrides(
+        ["epochs=2", "dropout=0.25", "trainable_embeddings=yes", "max_len=None", "loss=bce"]
+    )
+    assert parsed == {"epochs": 2, "dropout": 0.25, "trainable_embeddings": True,
+                      "max_len": None, "loss": "bce"}  # fmt: skip
+    for bad in (["epoch=2"], ["epochs"]):
+        with pytest.raises(SystemExit, match="FIELD=VALUE"):
+            quality.parse_overrides(bad)
+
+
+def test_unknown_experiment_names_are_refused(tmp_path):
+    with pytest.raises(SystemExit, match="unknown experiments"):
+        quality.main(["--experiments", "emb-glove", "--report-only", "--out", str(tmp_path)])
+
+
+@pytest.mark.slow
+def test_quality_benchmark_trains_resumes_and_reports(tiny_data_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # embedding caches land here
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    argv = ["--data-dir", str(tiny_data_dir), "--suite", "default", "loss", "--seeds", "0", "1",
+            "--runs-dir", str(runs), "--out", str(out), "--set", *TINY]  # fmt: skip
+    quality.main(argv)
+    report = json.loads((out / "quality.json").read_text())
+    assert sorted(report["runs"]) == ["default", "loss-bce"]
+    assert sorted(report["runs"]["default"]) == ["0", "1"]  # JSON keys
+    assert report["overrides"]["embeddings"] == "random"
+    config = json.loads((runs / "loss-bce-s1" / "train_config.json").read_text())
+    assert (config["loss"], config["seed"], config["lstm_units"]) == ("bce", 1, 4)
+
+    # The table is the runs' own figures, aggregated.
+    f1s = [r["macro_f1"] for r in report["runs"]["default"].values()]
+    assert report["summary"]["default"]["macro_f1"] == quality.mean_std(f1s)
+    table = (out / "quality.md").read_text()
+    assert f"| default | 0,1 | {quality.mean_std(f1s)} |" in table
+    assert "| admiration |" in table and "one global (dev-tuned)" in table
+
+    # A second call reuses every finished run instead of training again.
+    stamp = (runs / "default-s0" / "run_info.json").stat().st_mtime_ns
+    quality.main(argv)
+    assert (runs / "default-s0" / "run_info.json").stat().st_mtime_ns == stamp
+    assert json.loads((out / "quality.json").read_text())["summary"] == report["summary"]
+
+
+@pytest.mark.slow
+def test_label_quality_benchmark_end_to_end(tiny_data_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    label_quality.main([
+        "--data-dir", str(tiny_data_dir), "--seeds", "0", "--folds", "3", "--drop-top", "5",
+        "--threshold", "20", "--per-class", "2", "--augment-embeddings", "word2vec",
+        "--runs-dir", str(runs), "--out", str(out), "--set", *TINY,
+    ])  # fmt: skip
+    report = json.loads((out / "label_quality.json").read_text())
+    expected = ["baseline", "drop-flagged", "drop-top5", "augmented", "drop+augmented"]
+    assert list(report["summary"]) == expected
+    assert len(report["rarest"]) == 5
+    # drop-top5 trained without exactly the five most suspicious training ids.
+    top = (runs / "audit" / "top-5.csv").read_text().splitlines()
+    assert len(top) == 6
+    config = json.loads((runs / "drop-top5-s0" / "train_config.json").read_text())
+    assert config["exclude_ids"].endswith("top-5.csv") and config["extra_train"] is None
+    assert "| drop+augmented | 0 |" in (out / "label_quality.md").read_text()
