@@ -40,7 +40,7 @@ import tensorflow as tf  # noqa: E402
 
 from emotag.artifacts import RunWriter  # noqa: E402
 from emotag.batching import make_dataset  # noqa: E402
-from emotag.cli import parse_config  # noqa: E402
+from emotag.cli import choice, parse_config  # noqa: E402
 from emotag.datasets import DatasetSpec, load_dataset  # noqa: E402
 from emotag.encoder_classifier import build_encoder_classifier  # noqa: E402
 from emotag.encoders import encode_texts, load_encoder, sequence_length  # noqa: E402
@@ -70,9 +70,11 @@ class TrainConfig(DatasetSpec):
 
     encoder: str | None = None  # preset / directory / TF-Hub handle; None = installed MiniLM
     preprocessor: str | None = None  # TF-Hub preprocessing model; selects the TF-Hub path
-    pooling: str = "auto"  # cls | mean | auto (mean for sentence-transformers, else cls)
+    # cls | mean | auto (mean for sentence-transformers, else cls)
+    pooling: str = choice("auto", ("auto", "cls", "mean"))
     dropout: float = 0.1
-    loss: str = "bce"  # bce | cb_focal | focal; thresholds are tuned per class either way
+    # thresholds are tuned per class whatever the loss
+    loss: str = choice("bce", ("bce", "cb_focal", "focal"))
     gamma: float = 2.0  # focal exponent
     beta: float = 0.999  # class-balance beta (Cui et al. 2019)
     epochs: int = 3  # MiniLM-L6: ~15 min each on 2 shared CPU cores (length-bucketed)

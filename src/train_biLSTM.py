@@ -53,7 +53,7 @@ import tensorflow as tf  # noqa: E402
 
 from emotag.artifacts import RunWriter  # noqa: E402
 from emotag.batching import make_dataset  # noqa: E402
-from emotag.cli import parse_config  # noqa: E402
+from emotag.cli import choice, parse_config  # noqa: E402
 from emotag.data import Dataset  # noqa: E402
 from emotag.datasets import DatasetSpec, load_dataset  # noqa: E402
 from emotag.embeddings import EmbeddingResult, build_embedding_matrix  # noqa: E402
@@ -89,8 +89,8 @@ class TrainConfig(DatasetSpec):
     lstm_units: int = 192  # per direction (from --search)
     attention_units: int = 128
     dropout: float = 0.4  # from --search
-    pooling: str = "attention"  # attention | mean | max (ablations)
-    loss: str = "cb_focal"  # cb_focal | focal | bce
+    pooling: str = choice("attention", ("attention", "mean", "max"))  # mean / max: ablations
+    loss: str = choice("cb_focal", ("cb_focal", "focal", "bce"))
     gamma: float = 0.0  # focal exponent; --search preferred 0 (class-balanced BCE) to 1 and 2
     beta: float = 0.99  # class-balance beta (Cui et al. 2019), from --search
     max_len: int | None = None  # None = length_percentile of training token counts
@@ -104,7 +104,8 @@ class TrainConfig(DatasetSpec):
     search: bool = False  # random search over emotag.search.BILSTM_SPACE on dev; no final run
     search_trials: int = 10  # trials of --search
     search_epochs: int = 3  # epochs per trial (the best epoch counts)
-    strategy: str = "default"  # default | mirrored (local GPUs) | multiworker (TF_CONFIG)
+    # default | mirrored (local GPUs) | multiworker (TF_CONFIG)
+    strategy: str = choice("default", ("default", "mirrored", "multiworker"))
     backup_dir: str | None = None  # resumable training state; None = <output_dir>/.backup-<run>
     backup_every: int = 200  # also back up every N training steps (0 = epoch ends only)
 

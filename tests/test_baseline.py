@@ -217,3 +217,13 @@ def test_baseline_and_ensemble_on_semeval_files(tmp_path):
     assert Predictor.load(ens).label_names == list(SEMEVAL_EC_LABELS)
     report = json.loads((ens / "overall_metrics.json").read_text())
     assert report["num_examples"] == 40  # the SemEval test file, scored once
+
+
+def test_closed_choice_flags_fail_with_the_options(capsys):
+    from train_baseline import parse_args
+
+    assert parse_args(["--taxonomy", "ekman"]).taxonomy == "ekman"
+    for flag, value in (("--dataset", "semeval"), ("--taxonomy", "plutchik")):
+        with pytest.raises(SystemExit):
+            parse_args([flag, value])
+        assert f"invalid choice: '{value}'" in capsys.readouterr().err

@@ -13,11 +13,23 @@ T = TypeVar("T")
 _PARSERS = {"int": int, "float": float}
 
 
+def choice(default: str, options: tuple[str, ...] | list[str]):
+    """A dataclass field whose flag accepts only `options` (argparse `choices`).
+
+    Example:
+    >>> @dataclasses.dataclass
+    ... class Config:
+    ...     loss: str = choice("bce", ("bce", "focal"))
+    """
+    return dataclasses.field(default=default, metadata={"choices": tuple(options)})
+
+
 def dataclass_parser(config_cls: type, description: str | None = None) -> argparse.ArgumentParser:
     """An argument parser with one `--flag-name` per field of a config dataclass.
 
     `bool` fields become `--flag/--no-flag`; `int` and `float` fields (optionally
-    `| None`) are parsed as such; anything else is a string. Defaults are the fields'.
+    `| None`) are parsed as such; anything else is a string, restricted to the field's
+    options when it was declared with `choice`. Defaults are the fields'.
 
     Args:
         config_cls: a dataclass whose fields all have defaults.
@@ -35,7 +47,12 @@ def dataclass_parser(config_cls: type, description: str | None = None) -> argpar
         if kind == "bool":
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default)
             continue
-        parser.add_argument(flag, type=_PARSERS.get(kind.split(" ")[0], str), default=field.default)
+        parser.add_argument(
+            flag,
+            type=_PARSERS.get(kind.split(" ")[0], str),
+            default=field.default,
+            choices=field.metadata.get("choices"),
+        )
     return parser
 
 

@@ -29,7 +29,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from emotag.data import SPLITS, DataFormatError, Dataset, load_goemotions
+from emotag.cli import choice
+from emotag.data import SPLITS, TAXONOMIES, DataFormatError, Dataset, load_goemotions
 from emotag.splits import (
     concat,
     drop_ids,
@@ -66,7 +67,7 @@ LABEL_NAME_FILES = ("labels.txt", "emotions.txt")
 class DatasetSpec:
     """What to load; every field is a flag of the training scripts (`--label-cols`, ...)."""
 
-    dataset: str = "goemotions"  # goemotions | semeval-ec | csv
+    dataset: str = choice("goemotions", DATASETS)  # goemotions | semeval-ec | csv
     data_dir: str | None = None  # directory of the split files
     train_file: str | None = None  # explicit split files (semeval-ec, csv)
     dev_file: str | None = None  # None and none in data_dir = stratified share of train
@@ -77,7 +78,7 @@ class DatasetSpec:
     label_cols: str | None = None
     labels_col: str | None = None  # column listing each row's labels (names or ids)
     label_sep: str = ","  # separator of labels_col
-    taxonomy: str = "fine"  # GoEmotions only: fine | ekman | sentiment
+    taxonomy: str = choice("fine", TAXONOMIES)  # GoEmotions only: fine | ekman | sentiment
     dev_fraction: float = 0.1  # share of train held out as dev when there is no dev file
     split_seed: int = 0  # seed of that split (not the training seed: dev stays fixed)
     limit: int | None = None  # keep the first N training rows (smoke tests)
