@@ -217,6 +217,12 @@ def test_baseline_and_ensemble_on_semeval_files(tmp_path):
     assert Predictor.load(ens).label_names == list(SEMEVAL_EC_LABELS)
     report = json.loads((ens / "overall_metrics.json").read_text())
     assert report["num_examples"] == 40  # the SemEval test file, scored once
+    # evaluate.py finds the same data from the ensemble's own train_config.json.
+    from evaluate import EvaluateConfig, evaluate
+
+    scored = evaluate(EvaluateConfig(model=str(ens), split="test", out=str(tmp_path / "ev")))
+    assert len(scored["per_class"]) == len(SEMEVAL_EC_LABELS)
+    assert scored["macro"]["f1"] == pytest.approx(report["macro"]["f1"])
 
 
 def test_closed_choice_flags_fail_with_the_options(capsys):
