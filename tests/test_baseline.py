@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from conftest import serve_in_fresh_process
+from conftest import RUN_FILES, serve_in_fresh_process
 from emotag.preprocessing import PreprocessConfig
 from emotag.tfidf import TfidfClassifier, word_ngrams
 from train_baseline import BaselineConfig, make_vectorizer, parse_args
@@ -121,20 +121,7 @@ def trained(tiny_data_dir, tmp_path_factory):
 @pytest.mark.slow
 def test_run_directory_is_complete(trained):
     run_dir, _, _ = trained
-    for name in [
-        "saved_model",
-        "tfidf_lr.npz",
-        "preprocess_config.json",
-        "per_class_thresholds.npy",
-        "thresholds.json",
-        "labels.txt",
-        "train_config.json",
-        "overall_metrics.json",
-        "per_class_report.csv",
-        "predictions_test.tsv",
-        "per_class_f1.png",
-        "run_info.json",
-    ]:
+    for name in (*RUN_FILES, "tfidf_lr.npz"):
         assert (run_dir / name).exists(), name
     info = json.loads((run_dir / "run_info.json").read_text())
     assert info["model"] == "tfidf-lr" and len(info["dev_grid"]) == 4

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import serve_in_fresh_process
+from conftest import RUN_FILES, serve_in_fresh_process
 
 pytestmark = pytest.mark.slow
 
@@ -21,21 +21,7 @@ def run_dir(tiny_run_dir):
 
 
 def test_run_directory_is_complete(run_dir):
-    for name in [
-        "saved_model",
-        "model.keras",
-        "tokenizer.pkl",
-        "preprocess_config.json",
-        "per_class_thresholds.npy",
-        "thresholds.json",
-        "labels.txt",
-        "train_config.json",
-        "overall_metrics.json",
-        "per_class_report.csv",
-        "predictions_test.tsv",
-        "per_class_f1.png",
-        "run_info.json",
-    ]:
+    for name in (*RUN_FILES, "model.keras", "tokenizer.pkl"):
         assert (run_dir / name).exists(), name
     assert not [p for p in run_dir.parent.iterdir() if p.name.startswith(".")]  # no temp dirs left
     assert np.load(run_dir / "per_class_thresholds.npy").shape == (28,)
