@@ -95,6 +95,46 @@ def sample_size(rate: float, size: int, seconds: float, available: int) -> int:
     return max(size, min(n, available // size * size))
 
 
+def request_figures(request, bulk, rate: float, available: int, args, latency_cap: int,
+                    single_rate: float | None = None) -> dict:  # fmt: skip
+    """Texts/s (wall and per CPU-second) of one row.
+
+    Args:
+        request: `request(start, size)` scores texts start..start+size as one request.
+        bulk: `bulk(n)` scores the first n texts in one call, as the row batches them.
+        rate: a rough texts/s of the row, to size the samples to about `args.seconds`.
+        available: texts there are.
+        latency_cap: at most this many single-text requests (p50 / p99 latency).
+        single_rate: the rough rate of single-text requests when far below `rate`.
+
+    Returns:
+        {"b1", "b32", "b256", "bulk"} texts/s, each also "_per_cpu_s", and p50/p99 ms.
+    """
+    out = {}
+    for size in REQUEST_SIZES:
+        n = sample_size(single_rate if size == 1 and single_rate else rate, size,
+                        args.seconds, available)  # fmt: skip
+        if size == 1:
+            n = min(n, latency_cap)
+        latencies = []
+        with Timer() as total:
+            for start in range(0, n, size):
+                t0 = time.perf_counter()
+                request(start, size)
+                latencies.append(time.perf_counter() - t0)
+        out[f"b{size}"] = n / total.wall
+        out[f"b{size}_per_cpu_s"] = n / max(total.cpu, 1e-9)
+        if size == 1:
+            out["p50_ms"] = 1000 * float(np.percentile(latencies, 50))
+            out["p99_ms"] = 1000 * float(np.percentile(latencies, 99))
+    n = sample_size(rate, 256, args.seconds, available)
+    with Timer() as total:
+        bulk(n)
+    out["bulk"] = n / total.wall
+    out["bulk_per_cpu_s"] = n / max(total.cpu, 1e-9)
+    return out
+
+
 class PredictorRow:
     """Requests of 1/32/256 texts and one bulk call through a `Predictor`."""
 
@@ -107,30 +147,12 @@ class PredictorRow:
         self.rate = 256 / t.wall
 
     def measure(self) -> dict:
-        args, texts, out = self.args, self.texts, {}
-        for size in REQUEST_SIZES:
-            n = sample_size(self.rate, size, args.seconds, len(texts))
-            if size == 1:
-                n = min(n, args.latency_texts)
-                latencies = []
-            with Timer() as total:
-                for start in range(0, n, size):
-                    if size == 1:
-                        t0 = time.perf_counter()
-                    self.predictor.predict_proba(texts[start : start + size])
-                    if size == 1:
-                        latencies.append(time.perf_counter() - t0)
-            out[f"b{size}"] = n / total.wall
-            out[f"b{size}_per_cpu_s"] = n / max(total.cpu, 1e-9)
-            if size == 1:
-                out["p50_ms"] = 1000 * float(np.percentile(latencies, 50))
-                out["p99_ms"] = 1000 * float(np.percentile(latencies, 99))
-        n = sample_size(self.rate, 256, args.seconds, len(texts))
-        with Timer() as total:
-            self.predictor.predict_proba(texts[:n])
-        out["bulk"] = n / total.wall
-        out["bulk_per_cpu_s"] = n / max(total.cpu, 1e-9)
-        return out
+        texts, predict = self.texts, self.predictor.predict_proba
+        return request_figures(
+            lambda start, size: predict(texts[start : start + size]),
+            lambda n: predict(texts[:n]),
+            self.rate, len(texts), self.args, self.args.latency_texts,
+        )  # fmt: skip
 
 
 class NaiveKerasRow:
@@ -158,30 +180,14 @@ class NaiveKerasRow:
         self.rate = 256 / t.wall
 
     def measure(self) -> dict:
-        out = {}
-        for size in REQUEST_SIZES:
-            n = sample_size(self.rate / (20 if size == 1 else 1), size, self.args.seconds,
-                            len(self.ids))  # fmt: skip
-            if size == 1:
-                n = min(n, self.args.latency_texts // 4)  # ~40 ms each: a sample suffices
-                latencies = []
-            with Timer() as total:
-                for start in range(0, n, size):
-                    t0 = time.perf_counter()
-                    self.model.predict(self.ids[start : start + size], batch_size=size, verbose=0)
-                    if size == 1:
-                        latencies.append(time.perf_counter() - t0)
-            out[f"b{size}"] = n / total.wall
-            out[f"b{size}_per_cpu_s"] = n / max(total.cpu, 1e-9)
-            if size == 1:
-                out["p50_ms"] = 1000 * float(np.percentile(latencies, 50))
-                out["p99_ms"] = 1000 * float(np.percentile(latencies, 99))
-        n = sample_size(self.rate, 256, self.args.seconds, len(self.ids))
-        with Timer() as total:
-            self.model.predict(self.ids[:n], batch_size=256, verbose=0)
-        out["bulk"] = n / total.wall
-        out["bulk_per_cpu_s"] = n / max(total.cpu, 1e-9)
-        return out
+        ids, predict = self.ids, self.model.predict
+        return request_figures(
+            lambda start, size: predict(ids[start : start + size], batch_size=size, verbose=0),
+            lambda n: predict(ids[:n], batch_size=256, verbose=0),
+            self.rate, len(ids), self.args,
+            latency_cap=self.args.latency_texts // 4,  # ~40 ms each: a sample suffices
+            single_rate=self.rate / 20,
+        )  # fmt: skip
 
 
 class SortedIdsRow:
@@ -347,7 +353,9 @@ def main(argv=None) -> int:
         median = {k: statistics.median(s[k] for s in samples[row.name]) for k in keys}
         report_rows.append({"name": row.name, "median": median, "samples": samples[row.name]})
     report = {
-        "command": " ".join(["python", "benchmarks/throughput.py", *sys.argv[1:]]),
+        "command": " ".join(
+            ["python", "benchmarks/throughput.py", *(sys.argv[1:] if argv is None else argv)]
+        ),
         "texts": len(texts),
         "rounds": args.rounds,
         "machine": {

@@ -88,3 +88,57 @@ def test_label_quality_benchmark_end_to_end(tiny_data_dir, tmp_path, monkeypatch
     config = json.loads((runs / "drop-top5-s0" / "train_config.json").read_text())
     assert config["exclude_ids"].endswith("top-5.csv") and config["extra_train"] is None
     assert "| drop+augmented | 0 |" in (out / "label_quality.md").read_text()
+
+
+@pytest.mark.slow
+def test_throughput_benchmark_rows_and_report(tiny_run_dir, tiny_data_dir, tmp_path):
+    import throughput
+
+    from train_baseline import BaselineConfig, train
+
+    config = BaselineConfig(data_dir=str(tiny_data_dir), c="1", ngram_range="1-1", min_df=1,
+                            output_dir=str(tmp_path), run_name="tfidf")  # fmt: skip
+    baseline = train(config)
+    out = tmp_path / "out"
+    argv = ["--models", str(tiny_run_dir), str(baseline), str(tmp_path / "missing"),
+            "--data-dir", str(tiny_data_dir), "--rounds", "2", "--seconds", "0.05",
+            "--latency-texts", "8", "--out", str(out)]  # fmt: skip
+    throughput.main(argv)
+    report = json.loads((out / "throughput.json").read_text())
+    assert report["texts"] == 48 and report["command"].endswith("--out " + str(out))
+    names = [row["name"] for row in report["rows"]]
+    assert names == [
+        f"{tiny_run_dir.name}: naive model.predict, ids padded to max_len",
+        f"{tiny_run_dir.name}: network on sorted ids, tf.function",
+        f"{tiny_run_dir.name}: network on sorted ids, jit_compile, x8",
+        f"{tiny_run_dir.name} (bilstm): Predictor",
+        "tfidf (tfidf-lr): Predictor",
+    ]
+    assert report["notes"] == [f"{tmp_path / 'missing'}: no saved_model/, skipped"]
+    predictor_row = report["rows"][3]
+    assert len(predictor_row["samples"]) == 2  # one per round; the median is reported
+    for key in ("b1", "b32", "b256", "bulk", "p50_ms", "p99_ms"):
+        values = [sample[key] for sample in predictor_row["samples"]]
+        assert predictor_row["median"][key] == pytest.approx(sum(values) / 2)  # median of 2
+        assert all(v > 0 for v in values)
+    assert predictor_row["median"]["p50_ms"] <= predictor_row["median"]["p99_ms"]
+    table = (out / "throughput.md").read_text()
+    assert "| tfidf (tfidf-lr): Predictor |" in table
+    # --report-only re-renders the same Markdown from the JSON.
+    (out / "throughput.md").unlink()
+    throughput.main(["--report-only", "--out", str(out)])
+    assert (out / "throughput.md").read_text() == table
+
+
+@pytest.mark.slow
+def test_reexport_serves_the_same_probabilities(tiny_run_dir, tmp_path):
+    import numpy as np
+    import throughput
+
+    from emotag.predictor import Predictor
+
+    fresh = throughput.reexport(tiny_run_dir, tmp_path / "fresh")
+    texts = ["thanks so much!", "why is it so sad", "", "wow haha 😂"]
+    old, new = Predictor.load(tiny_run_dir), Predictor.load(fresh)
+    assert new.can_score_ids and new.label_names == old.label_names
+    np.testing.assert_allclose(new.predict_proba(texts), old.predict_proba(texts), atol=1e-5)
