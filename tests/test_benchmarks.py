@@ -59,7 +59,7 @@ def test_quality_benchmark_trains_resumes_and_reports(tiny_data_dir, tmp_path, m
     f1s = [r["macro_f1"] for r in report["runs"]["default"].values()]
     assert report["summary"]["default"]["macro_f1"] == quality.mean_std(f1s)
     table = (out / "quality.md").read_text()
-    assert f"| default | 0,1 | {quality.mean_std(f1s)} |" in table
+    assert f"| default | random | 0,1 | {quality.mean_std(f1s)} |" in table
     assert "| admiration |" in table and "one global (dev-tuned)" in table
 
     # A second call reuses every finished run instead of training again.
@@ -67,6 +67,11 @@ def test_quality_benchmark_trains_resumes_and_reports(tiny_data_dir, tmp_path, m
     quality.main(argv)
     assert (runs / "default-s0" / "run_info.json").stat().st_mtime_ns == stamp
     assert json.loads((out / "quality.json").read_text())["summary"] == report["summary"]
+
+    # Runs trained with another configuration (say, an earlier default) are not mixed in.
+    changed = [a if a != "lstm_units=4" else "lstm_units=5" for a in argv]
+    with pytest.raises(SystemExit, match="lstm_units: 4 there, 5 now"):
+        quality.main(changed)
 
 
 @pytest.mark.slow
