@@ -139,8 +139,8 @@ def member_dataset(paths: list[str], data_dir: str | None = None) -> DatasetSpec
     """The evaluation data of the members, from their train_config.json files.
 
     Training-only edits (limit, exclude_ids, extra_train) are dropped, so members trained
-    on edited training sets still share dev and test. `data_dir`, when given, replaces
-    the members' own (their paths may come from another machine).
+    on edited training sets still share dev and test; `data_dir`, when given, replaces
+    the members' own (`DatasetSpec.for_evaluation`).
 
     Raises:
         ValueError: When the members were evaluated on different data.
@@ -149,8 +149,7 @@ def member_dataset(paths: list[str], data_dir: str | None = None) -> DatasetSpec
     for path in paths:
         config_file = Path(path) / "train_config.json"
         config = json.loads(config_file.read_text()) if config_file.exists() else {}
-        spec = DatasetSpec.from_config(config).for_evaluation()
-        specs.append(dataclasses.replace(spec, data_dir=data_dir or spec.data_dir))
+        specs.append(DatasetSpec.from_config(config).for_evaluation(data_dir))
     for path, spec in zip(paths[1:], specs[1:]):
         differ = [f for f in SAME_DATA_FIELDS if getattr(spec, f) != getattr(specs[0], f)]
         if differ:

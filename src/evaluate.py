@@ -54,9 +54,7 @@ def evaluate(config: EvaluateConfig) -> dict:
     run_dir = Path(config.model)
     predictor = Predictor.load(run_dir)
     train_config = json.loads((run_dir / "train_config.json").read_text())
-    spec = DatasetSpec.from_config(train_config).for_evaluation()
-    if config.data_dir:
-        spec.data_dir = config.data_dir
+    spec = DatasetSpec.from_config(train_config).for_evaluation(config.data_dir)
     data = load_dataset(spec)
     if data.label_names != predictor.label_names:
         raise ValueError(

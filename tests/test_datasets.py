@@ -183,6 +183,9 @@ def test_from_config_takes_known_fields_and_evaluation_drops_edits():
     spec = DatasetSpec.from_config({"dataset": "csv", "epochs": 3, "extra_train": "x.tsv"})
     assert spec.dataset == "csv" and spec.extra_train == "x.tsv"
     assert spec.for_evaluation().extra_train is None and spec.label_set == "csv"
+    moved = DatasetSpec(data_dir="here", limit=5).for_evaluation("there")
+    assert (moved.data_dir, moved.limit) == ("there", None)
+    assert DatasetSpec(data_dir="here").for_evaluation().data_dir == "here"
 
 
 def test_stratified_split_keeps_rare_labels_in_both_parts():

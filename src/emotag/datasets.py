@@ -92,9 +92,17 @@ class DatasetSpec:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in names})
 
-    def for_evaluation(self) -> DatasetSpec:
-        """The same dataset without the training-only edits (limit, exclusions, extras)."""
-        return dataclasses.replace(self, limit=None, exclude_ids=None, extra_train=None)
+    def for_evaluation(self, data_dir: str | None = None) -> DatasetSpec:
+        """The same dataset without the training-only edits (limit, exclusions, extras).
+
+        Args:
+            data_dir: replaces the spec's own when given (a run's paths may come from
+                another machine).
+        """
+        return dataclasses.replace(
+            self, limit=None, exclude_ids=None, extra_train=None,
+            data_dir=data_dir or self.data_dir,
+        )  # fmt: skip
 
     @property
     def label_set(self) -> str:
