@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import logging
 import sys
 from pathlib import Path
@@ -38,7 +37,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from quality import mean_std, parse_overrides, run_experiment, run_figures  # noqa: E402
+from quality import (  # noqa: E402
+    add_run_options,
+    check_experiments,
+    collect,
+    command_line,
+    mean_std,
+    parse_overrides,
+    write_report,
+)
 
 from emotag.datasets import DatasetSpec, load_dataset  # noqa: E402
 
@@ -132,10 +139,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--data-dir", help="GoEmotions directory (else $GOEMOTIONS_DIR)")
-    parser.add_argument("--runs-dir", default=str(ROOT / "artifacts" / "bench-label-quality"))
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    add_run_options(parser, ROOT / "artifacts" / "bench-label-quality")
     parser.add_argument("--audit-model", default="tfidf", choices=["tfidf", "bilstm"])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--augment-backend", default="offline", choices=["offline", "llm"])
@@ -147,14 +151,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--extra-train", help="use this augmentation TSV instead of step 2")
     parser.add_argument("--drop-top", type=int, default=2000,
                         help="also drop only the N most suspicious (0 = skip)")  # fmt: skip
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="TrainConfig overrides for every run, e.g. epochs=1")  # fmt: skip
-    parser.add_argument(
-        "--experiments", nargs="+", metavar="NAME",
-        help="train only these experiments (e.g. to split the work between processes); "
-        "the tables still list every finished run",
-    )  # fmt: skip
-    parser.add_argument("--report-only", action="store_true", help="no training; tables only")
     return parser.parse_args(argv)
 
 
@@ -170,41 +166,23 @@ def main(argv=None) -> int:
     extra = Path(args.extra_train) if args.extra_train else runs_dir / "augmented.tsv"
     if not args.report_only:
         issues, extra = run_audit(args, runs_dir), run_augment(args, runs_dir)
-    experiments = {"baseline": {}, "drop-flagged": {"exclude_ids": str(issues)}}
+    edits = {"baseline": {}, "drop-flagged": {"exclude_ids": str(issues)}}
     if args.drop_top:
-        top = top_issues(issues, args.drop_top)
-        experiments[f"drop-top{args.drop_top}"] = {"exclude_ids": str(top)}
-    experiments["augmented"] = {"extra_train": str(extra)}
-    experiments["drop+augmented"] = {"exclude_ids": str(issues), "extra_train": str(extra)}
-    unknown = sorted(set(args.experiments or ()) - set(experiments))
-    if unknown:
-        raise SystemExit(f"unknown experiments {unknown}; there are {sorted(experiments)}")
-    results: dict[str, dict[int, dict]] = {}
-    for name, edits in experiments.items():
-        wanted = not args.experiments or name in args.experiments
-        for seed in args.seeds:
-            run_dir = runs_dir / f"{name}-s{seed}"
-            if wanted and not args.report_only:
-                run_dir = run_experiment(name, {**overrides, **edits}, seed, runs_dir,
-                                         args.data_dir)  # fmt: skip
-            if (run_dir / "run_info.json").exists():
-                results.setdefault(name, {})[seed] = run_figures(run_dir)
+        edits[f"drop-top{args.drop_top}"] = {"exclude_ids": str(top_issues(issues, args.drop_top))}
+    edits["augmented"] = {"extra_train": str(extra)}
+    edits["drop+augmented"] = {"exclude_ids": str(issues), "extra_train": str(extra)}
+    check_experiments(args.experiments, edits)
+    results = collect({name: {**overrides, **e} for name, e in edits.items()}, args)
 
     data = load_dataset(DatasetSpec(data_dir=args.data_dir))
     counts = dict(zip(data.label_names, data.train.labels.sum(axis=0).astype(int).tolist()))
     rare = sorted((c for c in counts if counts[c]), key=lambda c: (counts[c], c))[:RARE]
     table = summarise(results, rare)
     notes = {"flagged": count_rows(issues, ","), "augmented": count_rows(extra, "\t")}
-    command = "python benchmarks/label_quality.py " + " ".join(
-        argv if argv is not None else sys.argv[1:]
-    )
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    payload = {"command": command.strip(), "overrides": overrides, "rarest": rare,
+    command = command_line("benchmarks/label_quality.py", argv)
+    payload = {"command": command, "overrides": overrides, "rarest": rare,
                "train_counts": counts, **notes, "summary": table, "runs": results}  # fmt: skip
-    (out / "label_quality.json").write_text(json.dumps(payload, indent=2))
-    (out / "label_quality.md").write_text(markdown(table, rare, counts, notes, command.strip()))
-    print((out / "label_quality.md").read_text())
+    write_report(args.out, "label_quality", payload, markdown(table, rare, counts, notes, command))
     return 0
 
 

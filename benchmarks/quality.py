@@ -232,24 +232,74 @@ def markdown(results: dict[str, dict[int, dict]], command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def add_run_options(parser: argparse.ArgumentParser, runs_dir: Path) -> None:
+    """The options of every benchmark that trains runs: seeds, data, output, what to train."""
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--data-dir", help="GoEmotions directory (else $GOEMOTIONS_DIR)")
+    parser.add_argument("--runs-dir", default=str(runs_dir))
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    parser.add_argument(
+        "--experiments", nargs="+", metavar="NAME",
+        help="train only these experiments (e.g. to split the work between processes); "
+        "the tables still list every finished run",
+    )  # fmt: skip
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="TrainConfig overrides for every run, e.g. epochs=1")  # fmt: skip
+    parser.add_argument("--report-only", action="store_true", help="no training; tables only")
+
+
+def check_experiments(wanted: list[str] | None, known) -> None:
+    """Refuses --experiments names the benchmark does not have, before anything runs."""
+    unknown = sorted(set(wanted or ()) - set(known))
+    if unknown:
+        raise SystemExit(f"unknown experiments {unknown}; there are {sorted(known)}")
+
+
+def collect(experiments: dict[str, dict], args: argparse.Namespace) -> dict[str, dict[int, dict]]:
+    """Trains each wanted (experiment, seed) run that does not exist yet (not with
+    --report-only), then reads the figures of every finished one.
+
+    Args:
+        experiments: name -> TrainConfig overrides, in table order.
+        args: parsed options of `add_run_options`.
+
+    Returns:
+        {name: {seed: run_figures(run_dir)}} for the runs that exist.
+    """
+    runs_dir = Path(args.runs_dir)
+    results: dict[str, dict[int, dict]] = {}
+    for name, overrides in experiments.items():
+        wanted = not args.experiments or name in args.experiments
+        for seed in args.seeds:
+            run_dir = runs_dir / f"{name}-s{seed}"
+            if wanted and not args.report_only:
+                run_dir = run_experiment(name, overrides, seed, runs_dir, args.data_dir)
+            if (run_dir / "run_info.json").exists():
+                results.setdefault(name, {})[seed] = run_figures(run_dir)
+    return results
+
+
+def write_report(out: str | Path, stem: str, payload: dict, table: str) -> None:
+    """Writes <out>/<stem>.json and <stem>.md, and prints the Markdown."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(payload, indent=2))
+    (out / f"{stem}.md").write_text(table)
+    print(table)
+
+
+def command_line(script: str, argv) -> str:
+    """How the benchmark was called, for the tables (`argv` None = the real command line)."""
+    return " ".join(["python", script, *(sys.argv[1:] if argv is None else argv)])
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--suite", nargs="+", default=["default", "embeddings", "pooling", "loss"],
                         choices=sorted(SUITES))  # fmt: skip
-    parser.add_argument(
-        "--experiments", nargs="+", metavar="NAME",
-        help="train only these experiments (e.g. to split the work between processes); "
-        "the tables still list every finished run",
-    )  # fmt: skip
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--data-dir")
-    parser.add_argument("--runs-dir", default=str(ROOT / "artifacts" / "bench"))
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="TrainConfig overrides for every run, e.g. epochs=1")  # fmt: skip
-    parser.add_argument("--report-only", action="store_true", help="no training; tables only")
+    add_run_options(parser, ROOT / "artifacts" / "bench")
     return parser.parse_args(argv)
 
 
@@ -258,41 +308,27 @@ def main(argv=None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     args = parse_args(argv)
-    known = {name for suite in args.suite for name, _ in SUITES[suite]}
-    unknown = sorted(set(args.experiments or ()) - known)
-    if unknown:
-        raise SystemExit(f"unknown experiments {unknown}; the suites have {sorted(known)}")
+    check_experiments(args.experiments, [name for s in args.suite for name, _ in SUITES[s]])
     base = parse_overrides(args.set)
     reference = dataclasses.replace(TrainConfig(), **base)
-    runs_dir = Path(args.runs_dir)
-    results: dict[str, dict[int, dict]] = {}
-    for suite in args.suite:
-        for name, edits in SUITES[suite]:
-            # The default configuration is the reference of every ablation; its embedding
-            # source appears in the embeddings suite under its own name too.
-            if edits and all(getattr(reference, k) == v for k, v in edits.items()):
-                continue
-            overrides = {**base, **edits}
-            for seed in args.seeds:
-                run_dir = runs_dir / f"{name}-s{seed}"
-                wanted = not args.experiments or name in args.experiments
-                if wanted and not args.report_only:
-                    run_dir = run_experiment(name, overrides, seed, runs_dir, args.data_dir)
-                if (run_dir / "run_info.json").exists():
-                    results.setdefault(name, {})[seed] = run_figures(run_dir)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    command = "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    # The default configuration is the reference of every ablation; its embedding source
+    # appears in the embeddings suite under its own name too.
+    experiments = {
+        name: {**base, **edits}
+        for suite in args.suite
+        for name, edits in SUITES[suite]
+        if not edits or any(getattr(reference, k) != v for k, v in edits.items())
+    }
+    results = collect(experiments, args)
+    command = command_line("benchmarks/quality.py", argv)
     payload = {
-        "command": command.strip(),
+        "command": command,
         "defaults": dataclasses.asdict(reference),
         "overrides": base,
         "summary": summarise(results),
         "runs": results,
     }
-    (out / "quality.json").write_text(json.dumps(payload, indent=2))
-    (out / "quality.md").write_text(markdown(results, command.strip()))
-    print((out / "quality.md").read_text())
+    write_report(args.out, "quality", payload, markdown(results, command))
     return 0
 
 
