@@ -47,6 +47,7 @@ from quality import (  # noqa: E402
     write_report,
 )
 
+from emotag.cli import setup_logging  # noqa: E402
 from emotag.datasets import DatasetSpec, load_dataset  # noqa: E402
 
 log = logging.getLogger("label_quality")
@@ -155,9 +156,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging()
     args = parse_args(argv)
     overrides = parse_overrides(args.set)
     runs_dir = Path(args.runs_dir)

@@ -34,6 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from emotag.cli import setup_logging  # noqa: E402
 from emotag.metrics import macro_f1  # noqa: E402
 from train_biLSTM import TrainConfig, train  # noqa: E402
 
@@ -304,9 +305,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging()
     args = parse_args(argv)
     check_experiments(args.experiments, [name for s in args.suite for name, _ in SUITES[s]])
     base = parse_overrides(args.set)

@@ -26,6 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from a demo
 
 from emotag.app_ui import DEFAULT_MAX_CHARS, build_app, launch  # noqa: E402
+from emotag.cli import setup_logging  # noqa: E402
 from emotag.predictor import Predictor  # noqa: E402
 
 log = logging.getLogger("app")
@@ -76,7 +77,7 @@ def build(config: AppConfig):
 
 
 def main(argv=None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging(timestamps=False)
     config = parse_args(argv)
     launch(build(config), config.host, config.port, config.share, config.queue_size)
     return 0

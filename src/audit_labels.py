@@ -38,7 +38,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from emotag.cli import parse_config  # noqa: E402
+from emotag.cli import parse_config, setup_logging  # noqa: E402
 from emotag.data import Dataset  # noqa: E402
 from emotag.datasets import DatasetSpec, load_dataset  # noqa: E402
 from emotag.label_quality import (  # noqa: E402
@@ -167,9 +167,7 @@ def audit(config: AuditConfig) -> Path:
 
 
 def main(argv=None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging()
     audit(parse_args(argv))
     return 0
 

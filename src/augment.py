@@ -50,7 +50,7 @@ import numpy as np  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 from emotag.augment_filters import CandidateFilter, TextChecks  # noqa: E402
-from emotag.cli import parse_config  # noqa: E402
+from emotag.cli import parse_config, setup_logging  # noqa: E402
 from emotag.data import Dataset  # noqa: E402
 from emotag.datasets import DatasetSpec, load_dataset  # noqa: E402
 from emotag.llm import PROMPTS_DIR, ChatClient, Prompts, parse_labels, parse_lines  # noqa: E402
@@ -263,9 +263,7 @@ def validate(config: AugmentConfig) -> dict:
 
 
 def main(argv=None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging()
     config = parse_args(argv)
     if config.mode == "validate":
         validate(config)

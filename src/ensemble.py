@@ -35,6 +35,7 @@ import tensorflow as tf  # noqa: E402
 
 from emotag.artifacts import RunWriter  # noqa: E402
 from emotag.calibration import calibrated_macro_f1  # noqa: E402
+from emotag.cli import setup_logging  # noqa: E402
 from emotag.datasets import DatasetSpec, load_dataset  # noqa: E402
 from emotag.export import TEXT_SPEC, export_text_module  # noqa: E402
 from emotag.predictor import Predictor  # noqa: E402
@@ -265,9 +266,7 @@ def ensemble(config: EnsembleConfig) -> Path:
 
 
 def main(argv=None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging()
     ensemble(parse_args(argv))
     return 0
 

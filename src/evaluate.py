@@ -23,6 +23,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from emotag.cli import setup_logging  # noqa: E402
 from emotag.datasets import DatasetSpec, load_dataset  # noqa: E402
 from emotag.evaluation import evaluate_probabilities  # noqa: E402
 from emotag.predictor import Predictor  # noqa: E402
@@ -86,7 +87,7 @@ def evaluate(config: EvaluateConfig) -> dict:
 
 
 def main(argv=None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging(timestamps=False)
     evaluate(parse_args(argv))
     return 0
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import logging
 import sys
 from pathlib import Path
 
+from emotag.cli import setup_logging
 from emotag.model_card import render_model_card, write_model_card
 
 
@@ -49,7 +49,7 @@ def run(config: ModelCardConfig, out=None) -> list[Path]:
 
 
 def main(argv=None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging(timestamps=False)
     run(parse_args(argv))
     return 0
 

@@ -36,7 +36,7 @@ from tqdm.auto import tqdm  # noqa: E402
 
 from emotag.artifacts import RunWriter  # noqa: E402
 from emotag.calibration import calibrated_macro_f1  # noqa: E402
-from emotag.cli import dataclass_parser  # noqa: E402
+from emotag.cli import dataclass_parser, setup_logging  # noqa: E402
 from emotag.datasets import DatasetSpec, load_dataset  # noqa: E402
 from emotag.export import export_text_module  # noqa: E402
 from emotag.preprocessing import PreprocessConfig, TextNormalizer  # noqa: E402
@@ -202,9 +202,7 @@ def train(config: BaselineConfig) -> Path:
 
 
 def main(argv=None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging()
     config = parse_args(argv)
     train(config)
     return 0

@@ -40,7 +40,7 @@ import tensorflow as tf  # noqa: E402
 
 from emotag.artifacts import RunWriter  # noqa: E402
 from emotag.batching import make_dataset  # noqa: E402
-from emotag.cli import choice, parse_config  # noqa: E402
+from emotag.cli import choice, parse_config, setup_logging  # noqa: E402
 from emotag.datasets import DatasetSpec, load_dataset  # noqa: E402
 from emotag.encoder_classifier import build_encoder_classifier  # noqa: E402
 from emotag.encoders import encode_texts, load_encoder, sequence_length  # noqa: E402
@@ -306,9 +306,7 @@ def train(config: TrainConfig) -> Path:
 
 
 def main(argv=None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging()
     config = parse_args(argv)
     train(config)
     return 0

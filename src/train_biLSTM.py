@@ -53,7 +53,7 @@ import tensorflow as tf  # noqa: E402
 
 from emotag.artifacts import RunWriter  # noqa: E402
 from emotag.batching import make_dataset  # noqa: E402
-from emotag.cli import choice, parse_config  # noqa: E402
+from emotag.cli import choice, parse_config, setup_logging  # noqa: E402
 from emotag.data import Dataset  # noqa: E402
 from emotag.datasets import DatasetSpec, load_dataset  # noqa: E402
 from emotag.embeddings import EmbeddingResult, build_embedding_matrix  # noqa: E402
@@ -330,9 +330,7 @@ def search(config: TrainConfig) -> dict:
 
 
 def main(argv=None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging()
     config = parse_args(argv)
     if config.search:
         search(config)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -60,3 +61,9 @@ def parse_config(config_cls: type[T], argv=None, description: str | None = None)
     """Parses `argv` (default `sys.argv[1:]`) into an instance of `config_cls`."""
     args: dict[str, Any] = vars(dataclass_parser(config_cls, description).parse_args(argv))
     return config_cls(**args)
+
+
+def setup_logging(timestamps: bool = True) -> None:
+    """INFO logging to stderr in the scripts' one format; timestamps for long-running jobs."""
+    fmt = "%(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {fmt}" if timestamps else fmt)
