@@ -261,7 +261,6 @@ def ensemble(config: EnsembleConfig) -> Path:
             run.path, {**dataclasses.asdict(config), **dataclasses.asdict(spec)}, started, report,
             model="ensemble", members=member_info, weights=weights.tolist(), weight_grid=grid,
         )  # fmt: skip
-    log.info("run written to %s", run.final_path)
     return run.final_path
 
 

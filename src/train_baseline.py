@@ -197,7 +197,6 @@ def train(config: BaselineConfig) -> Path:
             model="tfidf-lr", chosen={"c": c, "ngram_range": list(ngram_range)},
             num_features=model.num_features, sklearn_gap=sklearn_gap, dev_grid=grid,
         )  # fmt: skip
-    log.info("run written to %s", run.final_path)
     return run.final_path
 
 

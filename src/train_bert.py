@@ -301,7 +301,6 @@ def train(config: TrainConfig) -> Path:
             best_epoch=int(np.argmax(history.history["val_macro_f1"])) + 1,
             fit_seconds=round(fit_seconds, 1),
         )  # fmt: skip
-    log.info("run written to %s", run.final_path)
     return run.final_path
 
 

@@ -282,7 +282,6 @@ def train(config: TrainConfig) -> Path:
             best_epoch=int(np.argmax(history["val_macro_f1"])) + 1,
         )  # fmt: skip
     shutil.rmtree(backup_dir, ignore_errors=True)
-    log.info("run written to %s", run.final_path)
     return run.final_path
 
 

@@ -4,6 +4,7 @@ and distribution strategies on two logical CPU devices."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -81,6 +82,16 @@ def test_run_writer_removes_only_dead_writers_temp_dirs(tmp_path):
         run.write_json("ok.json", {})
     assert not stale.exists() and live.exists() and other.exists()
     assert (tmp_path / "run" / "ok.json").exists()
+
+
+def test_run_writer_logs_only_a_finished_run(tmp_path, caplog):
+    with caplog.at_level(logging.INFO, logger="emotag.artifacts"):
+        with pytest.raises(RuntimeError):
+            with RunWriter(tmp_path, "failed"):
+                raise RuntimeError("training crashed")
+        with RunWriter(tmp_path, "run"):
+            pass
+    assert [r.getMessage() for r in caplog.records] == [f"run written to {tmp_path / 'run'}"]
 
 
 def test_unknown_strategy():

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
 import tempfile
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 class RunWriter:
@@ -15,7 +18,8 @@ class RunWriter:
 
     On an exception the temporary directory is removed and any earlier run of the
     same name is left untouched. An existing run is replaced only after the new one
-    is complete (it is moved aside, the new one renamed in, then the old one deleted).
+    is complete (it is moved aside, the new one renamed in, then the old one deleted),
+    and the finished run's path is logged at INFO.
     A process killed while writing (SIGKILL skips `__exit__`) leaves its temporary
     directory behind; each temporary name carries its writer's process id, and the
     next writer of the same run deletes those whose process is gone, never reusing one.
@@ -70,6 +74,7 @@ class RunWriter:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
         self.path = self.final_path
+        log.info("run written to %s", self.final_path)
         return False
 
     def write_json(self, name: str, payload) -> Path:
