@@ -128,14 +128,6 @@ def load_members(paths: list[str], batch_size: int = 256) -> list[Predictor]:
     return members
 
 
-# DatasetSpec fields that identify dev and test (a dev split may be carved from train);
-# data_dir may differ between machines.
-SAME_DATA_FIELDS = (
-    "dataset", "taxonomy", "train_file", "dev_file", "test_file", "text_col", "id_col",
-    "label_cols", "labels_col", "label_sep", "dev_fraction", "split_seed",
-)  # fmt: skip
-
-
 def member_dataset(paths: list[str], data_dir: str | None = None) -> DatasetSpec:
     """The evaluation data of the members, from their train_config.json files.
 
@@ -151,8 +143,11 @@ def member_dataset(paths: list[str], data_dir: str | None = None) -> DatasetSpec
         config_file = Path(path) / "train_config.json"
         config = json.loads(config_file.read_text()) if config_file.exists() else {}
         specs.append(DatasetSpec.from_config(config).for_evaluation(data_dir))
+    # Every field of the evaluation specs identifies dev and test (a dev split may be
+    # carved from train), except data_dir, which may differ between machines.
+    fields = [f.name for f in dataclasses.fields(DatasetSpec) if f.name != "data_dir"]
     for path, spec in zip(paths[1:], specs[1:]):
-        differ = [f for f in SAME_DATA_FIELDS if getattr(spec, f) != getattr(specs[0], f)]
+        differ = [f for f in fields if getattr(spec, f) != getattr(specs[0], f)]
         if differ:
             raise ValueError(
                 f"{paths[0]} and {path} were trained on different data: "
