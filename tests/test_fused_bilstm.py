@@ -41,3 +41,31 @@ def test_refuses_other_models():
     assert not can_fuse(model)
     with pytest.raises(ValueError):
         FusedBiLSTMClassifier(model)
+
+
+@pytest.mark.parametrize("pooling", ["attention", "mean", "max"])
+def test_batches_of_one_and_all_empty_rows(pooling):
+    keras.utils.set_random_seed(1)
+    model = build_bilstm_classifier(
+        50, 5, embedding_dim=6, lstm_units=4, attention_units=3, pooling=pooling
+    )
+    fused = FusedBiLSTMClassifier(model)
+    one = np.array([[7, 3, 0]], dtype="int32")
+    np.testing.assert_allclose(
+        fused(tf.constant(one)).numpy(), model(one, training=False).numpy(), rtol=1e-5, atol=1e-6
+    )
+    empty = np.zeros((3, 2), dtype="int32")
+    np.testing.assert_allclose(
+        fused(tf.constant(empty)).numpy(), model(empty, training=False).numpy(), atol=1e-6
+    )
+    assert fused(tf.zeros((0, 4), tf.int32)).shape == (0, 5)
+
+
+def test_long_batch_matches_keras_model():
+    """Many rows of many lengths: every step runs a different number of rows."""
+    keras.utils.set_random_seed(2)
+    model = build_bilstm_classifier(300, 28, embedding_dim=16, lstm_units=12, attention_units=8)
+    ids = _ids(np.random.default_rng(2), batch=300, time=40, vocab=300)
+    expected = model(ids, training=False).numpy()
+    fused = FusedBiLSTMClassifier(model)(tf.constant(ids)).numpy()
+    np.testing.assert_allclose(fused, expected, rtol=1e-5, atol=1e-6)

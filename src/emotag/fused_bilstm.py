@@ -5,19 +5,28 @@ the identity at inference), so each direction's input projection `embedding[id] 
 depends on the token id alone. `FusedBiLSTMClassifier` computes it once per vocabulary
 word when it is built, a (vocab, 4 * units) table per direction, and the time loop is
 left with the recurrent matmul `h @ U` only: about 3x fewer FLOPs per token with 300-d
-vectors and 128 units. Both directions run in one loop (a batched matmul), and the
-backward direction reads each row reversed within its own length
-(`tf.reverse_sequence`), so no step needs a mask. Rows are sorted longest first inside
-the graph and step t computes only the rows still running, so a batch costs its real
-token count instead of batch size x longest row (GoEmotions: mean 15.5, max_len 32).
-The pooling and output layers are the trained model's own Keras layers, called on the
-fused sequence with the padding mask.
+vectors and 128 units.
 
-It is what the exported SavedModel's `serve` endpoint runs for BiLSTM runs
-(`emotag.export.export_saved_model(serving_model=...)`); the Keras model stays the
-source of truth and the test suite checks both agree to float32 round-off.
+How a batch runs (measured in benchmarks/results/throughput.md):
+- Rows are sorted longest first and step t computes only the rows still running (a
+  prefix), so a batch costs its real token count, not batch size x longest row
+  (GoEmotions: mean 15.5 tokens, max_len 32). The backward direction reads each row
+  reversed within its own length (`tf.reverse_sequence`), so no step needs a mask.
+- The two directions are two independent loops, which TensorFlow runs on two inter-op
+  threads at once.
+- Each step's outputs are appended to a packed (tokens, units) list instead of a padded
+  (batch, time, units) tensor; pooling works on that list with segment sums keyed by
+  row, so no padded sequence is transposed, reversed or concatenated.
+- Gates stay in Keras's (i, f, c, o) column order; a step splits them with one reshape
+  + unstack, which is cheap, where slicing the last axis copies strided memory.
 
-Cost: the table holds 2 * vocab * 4 * units float32 (54 MB for 13k words, 128 units).
+The pooling and output maths are the trained layers' own weights, re-expressed on the
+packed list; the Keras model stays the source of truth and the tests check both agree to
+float32 round-off for attention, mean and max pooling (an empty row pools as Keras pools
+it: zeros for attention and max, 0/0 for mean). It is what the exported SavedModel's
+`serve` endpoint runs for BiLSTM runs (`emotag.export.export_saved_model(serving_model=...)`).
+
+Cost: the tables hold 2 * vocab * 4 * units float32 (54 MB for 13k words, 128 units).
 """
 
 from __future__ import annotations
@@ -50,6 +59,10 @@ def can_fuse(model: keras.Model) -> bool:
     return True
 
 
+def _numpy(variable) -> np.ndarray:
+    return keras.ops.convert_to_numpy(variable)
+
+
 class FusedBiLSTMClassifier(tf.Module):
     """Token ids (batch, time) -> probabilities (batch, labels), as the Keras model computes.
 
@@ -69,84 +82,126 @@ class FusedBiLSTMClassifier(tf.Module):
         super().__init__(name=name)
         if not can_fuse(model):
             raise ValueError(f"{model.name} is not a BiLSTM classifier this module can fuse")
-        embeddings = keras.ops.convert_to_numpy(model.get_layer("embedding").embeddings)
+        embeddings = _numpy(model.get_layer("embedding").embeddings).astype("float64")
         bilstm = model.get_layer("bilstm")
-        tables, recurrent = [], []
-        for layer in (bilstm.forward_layer, bilstm.backward_layer):
-            cell = layer.cell
-            # Keras orders the gates i, f, c, o; i, f, o first lets one sigmoid cover them.
-            gates = np.split(np.arange(4 * cell.units), 4)
-            order = np.concatenate([gates[0], gates[1], gates[3], gates[2]])
-            kernel = keras.ops.convert_to_numpy(cell.kernel).astype("float64")[:, order]
-            bias = keras.ops.convert_to_numpy(cell.bias).astype("float64")[order]
-            tables.append(embeddings.astype("float64") @ kernel + bias)  # (vocab, 4 * units)
-            recurrent.append(keras.ops.convert_to_numpy(cell.recurrent_kernel)[:, order])
         self.units = bilstm.forward_layer.cell.units
-        self.vocab_size = embeddings.shape[0]
-        # (2 * vocab, 4 * units): forward rows, then backward rows (offset by vocab).
-        self.gate_table = tf.Variable(
-            np.concatenate(tables).astype("float32"), trainable=False, name="gate_table"
-        )
-        self.recurrent_kernel = tf.Variable(
-            np.stack(recurrent).astype("float32"), trainable=False, name="recurrent_kernel"
-        )  # (2, units, 4 * units)
-        self.pooling = next(
-            model.get_layer(n) for n in POOLING_LAYERS if n in {la.name for la in model.layers}
-        )
+        self.gate_tables, self.recurrent_kernels = [], []
+        for direction in ("forward", "backward"):
+            cell = getattr(bilstm, f"{direction}_layer").cell
+            kernel, bias = _numpy(cell.kernel).astype("float64"), _numpy(cell.bias)
+            table = embeddings @ kernel + bias  # (vocab, 4 * units), gates i, f, c, o
+            self.gate_tables.append(
+                tf.Variable(table.astype("float32"), trainable=False, name=f"{direction}_gates")
+            )
+            self.recurrent_kernels.append(  # (units, 4 * units)
+                tf.Variable(
+                    _numpy(cell.recurrent_kernel), trainable=False, name=f"{direction}_recurrent"
+                )
+            )
+        names = {layer.name for layer in model.layers}
+        self.pooling = next(name for name in POOLING_LAYERS if name in names)
+        if self.pooling == "attention":
+            attention = model.get_layer("attention")
+            kernel = _numpy(attention.kernel)  # (2 * units, attention units)
+            # Split by direction: the score of a position needs both halves of its vector.
+            self.attention_kernels = [
+                tf.Variable(kernel[: self.units], trainable=False, name="attention_forward"),
+                tf.Variable(kernel[self.units :], trainable=False, name="attention_backward"),
+            ]
+            self.attention_bias = tf.Variable(_numpy(attention.bias), trainable=False)
+            self.score_kernel = tf.Variable(
+                _numpy(attention.score_kernel)[:, None], trainable=False
+            )  # (attention units, 1)
         self.output_layer = model.get_layer("probabilities")
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32, name="token_ids")])
     def __call__(self, ids: tf.Tensor) -> tf.Tensor:
+        batch, steps = tf.shape(ids)[0], tf.shape(ids)[1]
         lengths = tf.reduce_sum(tf.cast(ids != 0, tf.int32), axis=1)  # (batch,)
-        # Longest rows first: at step t only the rows still running (a prefix) are
-        # computed, so a batch costs its total token count, not batch * longest.
+        # Longest rows first: at step t the rows still running are a prefix.
         order = tf.argsort(lengths, direction="DESCENDING", stable=True)
         ids, lengths = tf.gather(ids, order), tf.gather(lengths, order)
-        mask = tf.sequence_mask(lengths, tf.shape(ids)[1])  # (batch, time)
-        running = tf.reduce_sum(
-            tf.cast(tf.range(tf.shape(ids)[1])[:, None] < lengths[None, :], tf.int32), axis=1
-        )  # (time,): rows still running at each step
-        # Reverse the (small) ids rather than the gate rows, and gather time-major, so
-        # the big (time, 2, batch, 4 * units) tensor is written once and never copied.
+        real = tf.range(steps)[:, None] < lengths[None, :]  # (time, sorted row)
+        running = tf.reduce_sum(tf.cast(real, tf.int32), axis=1)  # (time,) rows at step t
         reversed_ids = tf.reverse_sequence(ids, lengths, seq_axis=1, batch_axis=0)
-        index = tf.stack([tf.transpose(ids), tf.transpose(reversed_ids) + self.vocab_size], 1)
-        hidden = self._run(tf.gather(self.gate_table, index), running)  # (time, 2, batch, u)
-        forward_out = tf.transpose(hidden[:, 0], [1, 0, 2])  # (batch, time, units)
-        backward_out = tf.reverse_sequence(
-            tf.transpose(hidden[:, 1], [1, 0, 2]), lengths, seq_axis=1, batch_axis=0
-        )
-        sequence = tf.concat([forward_out, backward_out], axis=-1)  # (batch, time, 2 * units)
-        # Zero the padded steps, as Keras's masked LSTM leaves them.
-        sequence *= tf.cast(mask, sequence.dtype)[:, :, None]
-        pooled = self.pooling(sequence, mask=mask)
-        if isinstance(pooled, (tuple, list)):
-            pooled = pooled[0]  # attention returns (pooled, weights)
-        probs = self.output_layer(pooled)  # (batch, labels), longest rows first
-        return tf.gather(probs, tf.argsort(order))  # the caller's row order
+        forward = self._run(tf.transpose(ids), running, 0)  # (tokens, units)
+        backward = self._run(tf.transpose(reversed_ids), running, 1)  # (tokens, units)
+        # Packed entry k holds step `step[k]` of sorted row `row[k]`, step-major, for both
+        # directions; the forward entry is at position step[k] of its row, the backward
+        # one at lengths[row] - 1 - step[k]. `mirror[k]` is the entry of the other
+        # direction at the same position (a permutation that is its own inverse).
+        step, row = tf.unstack(tf.cast(tf.where(real), tf.int32), axis=1)
+        first = tf.cumsum(running, exclusive=True)  # (time,) first entry of each step
+        mirror = tf.gather(first, tf.gather(lengths, row) - 1 - step) + row
+        segments = tf.gather(order, row)  # each entry's row in the caller's order
+        pooled = self._pool(forward, backward, mirror, segments, batch)
+        return self.output_layer(pooled)  # (batch, labels)
 
-    def _run(self, inputs: tf.Tensor, running: tf.Tensor) -> tf.Tensor:
-        """(time, 2, batch, 4 * units) input gates -> (time, 2, batch, units) outputs.
+    def _run(self, ids: tf.Tensor, running: tf.Tensor, direction: int) -> tf.Tensor:
+        """One direction: (time, batch) ids of rows sorted longest first -> packed outputs.
 
-        Rows are sorted longest first and `running[t]` of them are still going at step
-        t; the others keep their last state (their outputs there are masked anyway).
+        Returns:
+            (tokens, units): step 0 of the running rows, then step 1, ...
         """
-        steps, batch = tf.shape(inputs)[0], tf.shape(inputs)[2]
-        zeros = tf.zeros(tf.stack([2, batch, self.units]), inputs.dtype)
-        outputs = tf.TensorArray(inputs.dtype, size=steps)
-        u = self.units
-
-        def step(t, h, c, outputs):
-            n = running[t]
-            h_run, c_run = h[:, :n], c[:, :n]  # (2, n, units)
-            z = inputs[t][:, :n] + tf.matmul(h_run, self.recurrent_kernel)  # (2, n, 4 * units)
-            i, f, o = tf.split(tf.sigmoid(z[..., : 3 * u]), 3, axis=-1)
-            c_run = f * c_run + i * tf.tanh(z[..., 3 * u :])
-            h_run = o * tf.tanh(c_run)
-            h = tf.concat([h_run, h[:, n:]], axis=1)
-            c = tf.concat([c_run, c[:, n:]], axis=1)
-            return t + 1, h, c, outputs.write(t, h)
-
-        _, _, _, outputs = tf.while_loop(
-            lambda t, *_: t < steps, step, (0, zeros, zeros, outputs)
+        table = self.gate_tables[direction]
+        kernel = self.recurrent_kernels[direction]
+        units, steps = self.units, tf.shape(ids)[0]
+        zeros = tf.zeros(tf.stack([tf.shape(ids)[1], units]))
+        packed = tf.TensorArray(
+            tf.float32, size=steps, infer_shape=False, element_shape=tf.TensorShape([None, units])
         )
-        return outputs.stack()
+
+        def step(t, h, c, packed):
+            n = running[t]
+            h, c = h[:n], c[:n]  # leading-axis slices share memory
+            z = tf.gather(table, ids[t, :n]) + tf.matmul(h, kernel)  # (n, 4 * units)
+            i, f, g, o = tf.unstack(tf.reshape(z, [n, 4, units]), axis=1)
+            c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+            h = tf.sigmoid(o) * tf.tanh(c)
+            return t + 1, h, c, packed.write(t, h)
+
+        state = tf.TensorShape([None, units])
+        _, _, _, packed = tf.while_loop(
+            lambda t, *_: t < steps,
+            step,
+            (0, zeros, zeros, packed),
+            shape_invariants=(tf.TensorShape([]), state, state, tf.TensorShape(None)),
+        )
+        return packed.concat()
+
+    def _pool(self, forward, backward, mirror, segments, batch) -> tf.Tensor:
+        """Packed (tokens, units) outputs -> (batch, 2 * units), as the Keras layer pools."""
+
+        def per_row(values, reduce=tf.math.unsorted_segment_sum):
+            return reduce(values, segments, batch)
+
+        if self.pooling == "attention":
+            # score = v . tanh([forward; backward] @ W + b) at each position.
+            projected = tf.matmul(forward, self.attention_kernels[0]) + tf.gather(
+                tf.matmul(backward, self.attention_kernels[1]), mirror
+            )
+            scores = tf.matmul(tf.tanh(projected + self.attention_bias), self.score_kernel)[:, 0]
+            # Softmax within each row.
+            top = tf.gather(per_row(scores, tf.math.unsorted_segment_max), segments)
+            scores = tf.exp(scores - top)
+            weights = scores / tf.gather(per_row(scores), segments)
+            return tf.concat(
+                [
+                    per_row(weights[:, None] * forward),
+                    per_row(tf.gather(weights, mirror)[:, None] * backward),
+                ],
+                axis=1,
+            )
+        if self.pooling == "mean_pool":
+            summed = tf.concat([per_row(forward), per_row(backward)], axis=1)
+            counts = per_row(tf.ones_like(segments, tf.float32))[:, None]
+            return summed / counts  # 0 / 0 for an empty row, as Keras's masked mean
+        top = tf.concat(
+            [
+                per_row(forward, tf.math.unsorted_segment_max),
+                per_row(backward, tf.math.unsorted_segment_max),
+            ],
+            axis=1,
+        )
+        empty = per_row(tf.ones_like(segments)) == 0
+        return tf.where(empty[:, None], tf.zeros_like(top), top)  # all-masked rows pool to 0
