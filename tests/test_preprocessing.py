@@ -148,3 +148,18 @@ def test_tweet_normalizer_runs_the_same_inside_a_saved_model(tmp_path):
     loaded = tf.saved_model.load(str(tmp_path / "normalizer"))
     texts = tf.constant([text for text, _ in TWEET_CASES] + ["a😂b"])
     assert loaded(texts).numpy().tolist() == normalizer(texts).numpy().tolist()
+
+
+def test_plain_ascii_rows_skip_the_char_map_without_changing_anything(normalizer):
+    """Rows of printable ASCII bypass step 1; mixed batches keep their row order."""
+    printable = "".join(chr(c) for c in range(0x20, 0x7F)) + "\t\n\r"
+    assert normalizer._map_chars(tf.constant([printable])).numpy()[0].decode() == printable
+    batch = ["Thank you!", "bad\x01byte", "so funny 😂", "", "plain again"]
+    out = [t.decode() for t in normalizer(tf.constant(batch)).numpy()]
+    assert out == ["thank you !", "bad byte", "so funny face with tears of joy", "", "plain again"]
+
+
+def test_char_map_that_touches_printable_ascii_is_refused():
+    config = PreprocessConfig(char_map={"a": "b", "😂": " joy "})
+    with pytest.raises(ValueError, match="printable ASCII"):
+        TextNormalizer(config)
