@@ -112,14 +112,21 @@ def test_throughput_benchmark_rows_and_report(tiny_run_dir, tiny_data_dir, tmp_p
     report = json.loads((out / "throughput.json").read_text())
     assert report["texts"] == 48 and report["command"].endswith("--out " + str(out))
     names = [row["name"] for row in report["rows"]]
-    assert names == [
-        f"{tiny_run_dir.name}: naive model.predict, ids padded to max_len",
-        f"{tiny_run_dir.name}: network on sorted ids, tf.function",
-        f"{tiny_run_dir.name}: network on sorted ids, jit_compile, x8",
-        f"{tiny_run_dir.name} (bilstm): Predictor",
+    run = tiny_run_dir.name
+    per_setting = [
+        f"{run}: naive model.predict, ids padded to max_len",
+        f"{run}: network on sorted ids, tf.function",
+        f"{run}: network on sorted ids, jit_compile, x8",
+        f"{run} (bilstm): Predictor, SavedModel as shipped",
+        f"{run} (bilstm): Predictor, re-exported by this version",
         "tfidf (tfidf-lr): Predictor",
     ]
+    assert names == [f"{name} [{setting}]" for setting in ("TF default threads", "intra-op 1")
+                     for name in per_setting]  # fmt: skip
     assert report["notes"] == [f"{tmp_path / 'missing'}: no saved_model/, skipped"]
+    # Each worker ran under its own setting, and says so.
+    assert report["machine"]["threads"]["intra-op 1"]["intra_op"] == 1
+    assert report["machine"]["threads"]["TF default threads"]["intra_op"] == 0
     predictor_row = report["rows"][3]
     assert len(predictor_row["samples"]) == 2  # one per round; the median is reported
     for key in ("b1", "b32", "b256", "bulk", "p50_ms", "p99_ms"):
@@ -128,7 +135,7 @@ def test_throughput_benchmark_rows_and_report(tiny_run_dir, tiny_data_dir, tmp_p
         assert all(v > 0 for v in values)
     assert predictor_row["median"]["p50_ms"] <= predictor_row["median"]["p99_ms"]
     table = (out / "throughput.md").read_text()
-    assert "| tfidf (tfidf-lr): Predictor |" in table
+    assert "| tfidf (tfidf-lr): Predictor [intra-op 1] |" in table
     # --report-only re-renders the same Markdown from the JSON.
     (out / "throughput.md").unlink()
     throughput.main(["--report-only", "--out", str(out)])
