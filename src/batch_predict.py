@@ -58,6 +58,9 @@ class EmotagModelHandler(ModelHandler):
         min_batch_size: smallest batch RunInference forms (BatchElements).
         max_batch_size: largest batch; also the Predictor's graph batch size.
         threshold: one global threshold instead of the calibrated ones.
+        intra_op_threads: TensorFlow intra-op threads per worker process, set when the
+            model loads if TensorFlow has not started there (None: what the run serves
+            best with, `emotag.predictor.configure_threads`; 0: TensorFlow's default).
 
     Example:
     >>> texts | RunInference(EmotagModelHandler("artifacts/run"))  # PredictionResult(text, dict)
@@ -69,17 +72,20 @@ class EmotagModelHandler(ModelHandler):
         min_batch_size: int = 32,
         max_batch_size: int = 512,
         threshold: float | None = None,
+        intra_op_threads: int | None = None,
     ):
         super().__init__()
+        self.intra_op_threads = intra_op_threads
         self.run_dir = run_dir
         self.min_batch_size = min_batch_size
         self.max_batch_size = max_batch_size
         self.threshold = threshold
 
     def load_model(self):
-        from emotag.predictor import Predictor
+        from emotag.predictor import Predictor, configure_threads
 
         log.info("loading %s", self.run_dir)
+        configure_threads(self.run_dir, self.intra_op_threads)
         return Predictor.load(self.run_dir, batch_size=self.max_batch_size)
 
     def run_inference(
@@ -145,13 +151,24 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--min-batch", type=int, default=32)
     parser.add_argument("--max-batch", type=int, default=512)
     parser.add_argument("--threshold", type=float, help="global threshold in (0, 1)")
-    return parser.parse_known_args(argv)
+    parser.add_argument(
+        "--intra-op-threads",
+        type=int,
+        help="TensorFlow intra-op threads per worker (default: what the run serves best "
+        "with; 0 = TensorFlow's default)",
+    )
+    args, beam_args = parser.parse_known_args(argv)
+    if args.intra_op_threads is not None and args.intra_op_threads < 0:
+        parser.error("--intra-op-threads must be >= 0")
+    return args, beam_args
 
 
 def run(argv=None) -> int:
     """Runs the pipeline; returns the number of records written (-1 if not local)."""
     args, beam_args = parse_args(argv)
-    handler = EmotagModelHandler(args.model, args.min_batch, args.max_batch, args.threshold)
+    handler = EmotagModelHandler(
+        args.model, args.min_batch, args.max_batch, args.threshold, args.intra_op_threads
+    )
     if not any(arg.startswith("--runner") for arg in beam_args):
         beam_args = [f"--runner={LOCAL_RUNNER}", *beam_args]
     options = PipelineOptions(beam_args)

@@ -28,7 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from emotag.explain import write_explanations  # noqa: E402
 from emotag.inputs import json_line  # noqa: E402
-from emotag.predictor import Predictor  # noqa: E402
+from emotag.predictor import Predictor, configure_threads  # noqa: E402
 
 
 @dataclasses.dataclass
@@ -41,6 +41,7 @@ class InferenceConfig:
     explain_out: str | None = None  # directory for one HTML + PNG heat map per text
     threshold: float | None = None  # one global threshold instead of the calibrated ones
     batch_size: int = 256
+    intra_op_threads: int | None = None  # None: what the run serves best with; 0: TF default
 
 
 def parse_args(argv=None) -> InferenceConfig:
@@ -55,9 +56,17 @@ def parse_args(argv=None) -> InferenceConfig:
     parser.add_argument("--explain-out", metavar="DIR", help="write heat maps (HTML + PNG) here")
     parser.add_argument("--threshold", type=float, help="global threshold in (0, 1)")
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument(
+        "--intra-op-threads",
+        type=int,
+        help="TensorFlow intra-op threads (default: 1 for BiLSTM runs, which serve fastest "
+        "so, TensorFlow's default otherwise; 0 = TensorFlow's default)",
+    )
     args = parser.parse_args(argv)
     if args.threshold is not None and not 0 < args.threshold < 1:
         parser.error("--threshold must be between 0 and 1")
+    if args.intra_op_threads is not None and args.intra_op_threads < 0:
+        parser.error("--intra-op-threads must be >= 0")
     return InferenceConfig(**vars(args))
 
 
@@ -97,6 +106,7 @@ def format_explanation(pairs: list[tuple[str, float]]) -> str:
 def run(config: InferenceConfig, out=None, stdin=None) -> int:
     out = out or sys.stdout
     texts = read_texts(config, stdin)
+    configure_threads(config.model, config.intra_op_threads)
     predictor = Predictor.load(config.model, batch_size=config.batch_size)
     predictions = predictor.predict(texts, threshold=config.threshold, errors="skip")
     explained = predictor.explain(texts) if config.explain or config.explain_out else None

@@ -86,3 +86,37 @@ def test_evaluate_script_reproduces_training_metrics(run_dir, tiny_data_dir):
     trained = json.loads((run_dir / "overall_metrics.json").read_text())
     assert report["macro"]["f1"] == pytest.approx(trained["macro"]["f1"], abs=1e-6)
     assert (run_dir / "eval_test" / "per_class_f1.png").stat().st_size > 0
+
+
+def test_cli_serves_a_bilstm_run_with_one_intra_op_thread(run_dir):
+    """Before TensorFlow starts, the CLI sizes its pool for the run; later it cannot."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "src"
+    code = f"""
+import io, sys
+sys.path.insert(0, {str(src)!r})
+sys.argv = ["inference.py", "--model", {str(run_dir)!r}, "--json", "thanks!"]
+import tensorflow as tf
+import inference
+from emotag.predictor import configure_threads
+out = io.StringIO()
+inference.run(inference.parse_args(sys.argv[1:]), out=out)
+assert '"labels"' in out.getvalue(), out.getvalue()
+print(tf.config.threading.get_intra_op_parallelism_threads())
+print(configure_threads({str(run_dir)!r}, 2))  # TensorFlow has started: refused
+print(tf.config.threading.get_intra_op_parallelism_threads())
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["1", "False", "1"]
+
+
+def test_other_runs_keep_the_default_pool(tmp_path):
+    from emotag.predictor import configure_threads, serving_intra_op_threads
+
+    assert serving_intra_op_threads(tmp_path) is None  # no tokenizer.pkl: BERT or TF-IDF
+    assert configure_threads(tmp_path) is False
+    assert configure_threads(tmp_path, 0) is False

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from pathlib import Path
 
 import emoji
@@ -19,6 +20,8 @@ import tensorflow as tf
 
 from emotag.calibration import apply_thresholds
 from emotag.inputs import MAX_TEXT_CHARS, coerce_text
+
+log = logging.getLogger(__name__)
 
 ERRORS = ("raise", "skip")
 ENCODE_CHUNK = 4096  # texts per `token_ids` call on the fast path
@@ -228,6 +231,42 @@ class Predictor:
             [(t.decode("utf-8"), float(w)) for t, w in zip(row_t, row_w) if t]
             for row_t, row_w in zip(tokens, weights)
         ]
+
+
+def serving_intra_op_threads(run_dir: str | Path) -> int | None:
+    """TensorFlow intra-op pool size a run serves fastest with; None = TensorFlow's default.
+
+    Word-vocabulary (BiLSTM) runs: 1. A recurrent step is a handful of small ops that lose
+    more to being split across cores than they gain, while the two directions and the two
+    halves of tokenisation already run side by side on the inter-op pool (one thread per
+    core by default). Measured in benchmarks/results/throughput.md. Other runs: None
+    (BERT's large matmuls use every core).
+    """
+    return 1 if (Path(run_dir) / "tokenizer.pkl").exists() else None
+
+
+def configure_threads(run_dir: str | Path, intra_op: int | None = None) -> bool:
+    """Sizes TensorFlow's intra-op pool for serving `run_dir`, if TensorFlow has not started.
+
+    TensorFlow fixes its pools when it runs its first op, so call this before anything
+    else uses TensorFlow; the setting is process-wide.
+
+    Args:
+        run_dir: the run to be served (picks the size by `serving_intra_op_threads`).
+        intra_op: a size to use instead; 0 keeps TensorFlow's default.
+
+    Returns:
+        True if the pool was set; False if the default stays or TensorFlow had started.
+    """
+    threads = serving_intra_op_threads(run_dir) if intra_op is None else intra_op
+    if not threads:
+        return False
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow is running: its pools cannot change any more
+        log.info("TensorFlow has started; intra-op threads stay as they are")
+        return False
+    return True
 
 
 def load_saved_model(path: str | Path):
