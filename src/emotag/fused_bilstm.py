@@ -18,7 +18,7 @@ How a batch runs (measured in benchmarks/results/throughput.md):
   (batch, time, units) tensor; pooling works on that list with segment sums keyed by
   row, so no padded sequence is transposed, reversed or concatenated.
 - Gates stay in Keras's (i, f, c, o) column order; a step splits them with one reshape
-  + unstack, which is cheap, where slicing the last axis copies strided memory.
+  + unstack (a copy; `tf.split` or a row gather measured the same).
 
 The pooling and output maths are the trained layers' own weights, re-expressed on the
 packed list; the Keras model stays the source of truth and the tests check both agree to
@@ -116,11 +116,11 @@ class FusedBiLSTMClassifier(tf.Module):
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32, name="token_ids")])
     def __call__(self, ids: tf.Tensor) -> tf.Tensor:
-        batch, steps = tf.shape(ids)[0], tf.shape(ids)[1]
-        lengths = tf.reduce_sum(tf.cast(ids != 0, tf.int32), axis=1)  # (batch,)
+        steps = tf.shape(ids)[1]
+        row_lengths = tf.reduce_sum(tf.cast(ids != 0, tf.int32), axis=1)  # (batch,)
         # Longest rows first: at step t the rows still running are a prefix.
-        order = tf.argsort(lengths, direction="DESCENDING", stable=True)
-        ids, lengths = tf.gather(ids, order), tf.gather(lengths, order)
+        order = tf.argsort(row_lengths, direction="DESCENDING", stable=True)
+        ids, lengths = tf.gather(ids, order), tf.gather(row_lengths, order)
         real = tf.range(steps)[:, None] < lengths[None, :]  # (time, sorted row)
         running = tf.reduce_sum(tf.cast(real, tf.int32), axis=1)  # (time,) rows at step t
         reversed_ids = tf.reverse_sequence(ids, lengths, seq_axis=1, batch_axis=0)
@@ -134,7 +134,7 @@ class FusedBiLSTMClassifier(tf.Module):
         first = tf.cumsum(running, exclusive=True)  # (time,) first entry of each step
         mirror = tf.gather(first, tf.gather(lengths, row) - 1 - step) + row
         segments = tf.gather(order, row)  # each entry's row in the caller's order
-        pooled = self._pool(forward, backward, mirror, segments, batch)
+        pooled = self._pool(forward, backward, mirror, segments, row_lengths)
         return self.output_layer(pooled)  # (batch, labels)
 
     def _run(self, ids: tf.Tensor, running: tf.Tensor, direction: int) -> tf.Tensor:
@@ -169,11 +169,14 @@ class FusedBiLSTMClassifier(tf.Module):
         )
         return packed.concat()
 
-    def _pool(self, forward, backward, mirror, segments, batch) -> tf.Tensor:
-        """Packed (tokens, units) outputs -> (batch, 2 * units), as the Keras layer pools."""
+    def _pool(self, forward, backward, mirror, segments, row_lengths) -> tf.Tensor:
+        """Packed (tokens, units) outputs -> (batch, 2 * units), as the Keras layer pools.
+
+        `row_lengths` (batch,) are the token counts in the caller's row order.
+        """
 
         def per_row(values, reduce=tf.math.unsorted_segment_sum):
-            return reduce(values, segments, batch)
+            return reduce(values, segments, tf.shape(row_lengths)[0])
 
         if self.pooling == "attention":
             # score = v . tanh([forward; backward] @ W + b) at each position.
@@ -194,7 +197,7 @@ class FusedBiLSTMClassifier(tf.Module):
             )
         if self.pooling == "mean_pool":
             summed = tf.concat([per_row(forward), per_row(backward)], axis=1)
-            counts = per_row(tf.ones_like(segments, tf.float32))[:, None]
+            counts = tf.cast(row_lengths, summed.dtype)[:, None]
             return summed / counts  # 0 / 0 for an empty row, as Keras's masked mean
         top = tf.concat(
             [
@@ -203,5 +206,5 @@ class FusedBiLSTMClassifier(tf.Module):
             ],
             axis=1,
         )
-        empty = per_row(tf.ones_like(segments)) == 0
+        empty = row_lengths == 0
         return tf.where(empty[:, None], tf.zeros_like(top), top)  # all-masked rows pool to 0
