@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import string
 import sys
 import unicodedata
@@ -61,13 +62,9 @@ _EMOJI_MODIFIERS = (
     + ["\ufe0f", "\ufe0e", "\u20e3"]  # variation selectors, keycap
 )
 
-# Texts made of these characters only are left as they are by the char map.
+# Texts made of these characters only are left as they are by the char map (RE2 in the
+# graph, Python's re when the map is checked).
 _PLAIN_ASCII = r"[\t\n\r\x20-\x7e]*"
-
-
-def _is_plain_ascii(text: str) -> bool:
-    return all(c in "\t\n\r" or " " <= c <= "~" for c in text)
-
 
 _APOSTROPHES = r"[\x{2019}\x{2018}\x{02BC}`\x{00B4}]"
 _URL = r"(?:https?://|www\.)\S+"
@@ -236,7 +233,7 @@ class TextNormalizer(tf.Module):
             default_value="\x00",  # sentinel: "keep the character"
         )
         self.rules = self._rules()
-        mapped_ascii = sorted(k for k in keys if _is_plain_ascii(k))
+        mapped_ascii = sorted(k for k in keys if re.fullmatch(_PLAIN_ASCII, k))
         if mapped_ascii:  # the fast path in __call__ would skip these
             raise ValueError(f"the char map must leave printable ASCII alone: {mapped_ascii}")
 
