@@ -41,13 +41,12 @@ from quality import (  # noqa: E402
     add_run_options,
     check_experiments,
     collect,
-    command_line,
     mean_std,
     parse_overrides,
     write_report,
 )
 
-from emotag.cli import setup_logging  # noqa: E402
+from emotag.cli import command_line, setup_logging  # noqa: E402
 from emotag.datasets import DatasetSpec, load_dataset  # noqa: E402
 
 log = logging.getLogger("label_quality")

@@ -34,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from emotag.cli import setup_logging  # noqa: E402
+from emotag.cli import command_line, setup_logging  # noqa: E402
 from emotag.metrics import macro_f1  # noqa: E402
 from train_biLSTM import TrainConfig, train  # noqa: E402
 
@@ -287,11 +287,6 @@ def write_report(out: str | Path, stem: str, payload: dict, table: str) -> None:
     (out / f"{stem}.json").write_text(json.dumps(payload, indent=2))
     (out / f"{stem}.md").write_text(table)
     print(table)
-
-
-def command_line(script: str, argv) -> str:
-    """How the benchmark was called, for the tables (`argv` None = the real command line)."""
-    return " ".join(["python", script, *(sys.argv[1:] if argv is None else argv)])
 
 
 def parse_args(argv=None) -> argparse.Namespace:

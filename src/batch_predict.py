@@ -44,6 +44,7 @@ from apache_beam.ml.inference.base import (  # noqa: E402
 )
 from apache_beam.options.pipeline_options import PipelineOptions  # noqa: E402
 
+from emotag.cli import add_intra_op_threads_flag  # noqa: E402
 from emotag.inputs import json_line  # noqa: E402
 
 log = logging.getLogger("batch_predict")
@@ -151,16 +152,8 @@ def parse_args(argv=None) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--min-batch", type=int, default=32)
     parser.add_argument("--max-batch", type=int, default=512)
     parser.add_argument("--threshold", type=float, help="global threshold in (0, 1)")
-    parser.add_argument(
-        "--intra-op-threads",
-        type=int,
-        help="TensorFlow intra-op threads per worker (default: what the run serves best "
-        "with; 0 = TensorFlow's default)",
-    )
-    args, beam_args = parser.parse_known_args(argv)
-    if args.intra_op_threads is not None and args.intra_op_threads < 0:
-        parser.error("--intra-op-threads must be >= 0")
-    return args, beam_args
+    add_intra_op_threads_flag(parser)
+    return parser.parse_known_args(argv)
 
 
 def run(argv=None) -> int:

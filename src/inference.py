@@ -26,6 +26,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from emotag.cli import add_intra_op_threads_flag  # noqa: E402
 from emotag.explain import write_explanations  # noqa: E402
 from emotag.inputs import json_line  # noqa: E402
 from emotag.predictor import Predictor, configure_threads  # noqa: E402
@@ -56,17 +57,10 @@ def parse_args(argv=None) -> InferenceConfig:
     parser.add_argument("--explain-out", metavar="DIR", help="write heat maps (HTML + PNG) here")
     parser.add_argument("--threshold", type=float, help="global threshold in (0, 1)")
     parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument(
-        "--intra-op-threads",
-        type=int,
-        help="TensorFlow intra-op threads (default: 1 for BiLSTM runs, which serve fastest "
-        "so, TensorFlow's default otherwise; 0 = TensorFlow's default)",
-    )
+    add_intra_op_threads_flag(parser)
     args = parser.parse_args(argv)
     if args.threshold is not None and not 0 < args.threshold < 1:
         parser.error("--threshold must be between 0 and 1")
-    if args.intra_op_threads is not None and args.intra_op_threads < 0:
-        parser.error("--intra-op-threads must be >= 0")
     return InferenceConfig(**vars(args))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import sys
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -67,3 +68,25 @@ def setup_logging(timestamps: bool = True) -> None:
     """INFO logging to stderr in the scripts' one format; timestamps for long-running jobs."""
     fmt = "%(levelname)s %(name)s: %(message)s"
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {fmt}" if timestamps else fmt)
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def add_intra_op_threads_flag(parser: argparse.ArgumentParser) -> None:
+    """`--intra-op-threads` for scripts that serve a run (see `predictor.configure_threads`)."""
+    parser.add_argument(
+        "--intra-op-threads",
+        type=_non_negative_int,
+        help="TensorFlow intra-op threads per process (default: what the run serves best "
+        "with, 1 for BiLSTM runs; 0 = TensorFlow's default)",
+    )
+
+
+def command_line(script: str, argv=None) -> str:
+    """How a script was called, for result tables (`argv` None = the real command line)."""
+    return " ".join(["python", script, *(sys.argv[1:] if argv is None else argv)])
