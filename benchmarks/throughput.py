@@ -50,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from emotag.cli import command_line  # noqa: E402
 from emotag.data import load_goemotions  # noqa: E402
 from emotag.predictor import Predictor  # noqa: E402
 
@@ -355,8 +356,8 @@ def threads_label(intra: int) -> str:
 def worker(args) -> int:
     """Measures every row under this process's thread setting, one round per stdin line.
 
-    Protocol (stdout, one JSON object per line): {"rows", "notes", "threads"} once, then
-    {"samples": {row: figures}} after each line read from stdin.
+    Protocol (stdout, one JSON object per line): {"rows", "notes", "threads", "texts"}
+    once, then {"samples": {row: figures}} after each line read from stdin.
     """
     channel = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # stray prints go to stderr, not into the protocol
@@ -375,7 +376,8 @@ def worker(args) -> int:
             "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
             "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
         }
-        send({"rows": [row.name + suffix for row in rows], "notes": notes, "threads": threads})
+        send({"rows": [row.name + suffix for row in rows], "notes": notes, "threads": threads,
+              "texts": len(texts)})  # fmt: skip
         for _ in sys.stdin:
             samples = {}
             for row in rows:
@@ -396,31 +398,36 @@ def start_worker(args, intra: int) -> subprocess.Popen:
     return subprocess.Popen(command, stdin=pipe, stdout=pipe, text=True, env=env)
 
 
-def receive(process: subprocess.Popen) -> dict:
+def receive(process: subprocess.Popen, label: str) -> dict:
     line = process.stdout.readline()
     if not line:
-        raise RuntimeError(f"benchmark worker {process.args[3]} exited with {process.wait()}")
+        raise RuntimeError(f"benchmark worker ({label}) exited with {process.wait()}")
     return json.loads(line)
 
 
-def measure(args) -> tuple[list[str], dict[str, list[dict]], list[str], list[float], dict]:
-    """Runs the rounds in one worker per thread setting, taking turns."""
+def measure(args) -> tuple[list[str], dict[str, list[dict]], dict, list[float], dict]:
+    """Runs the rounds in one worker per thread setting, taking turns.
+
+    Returns:
+        (row names, {row: samples per round}, the first worker's hello message (notes,
+        texts), load averages, {setting: threads the worker reported}).
+    """
+    labels = [threads_label(intra) for intra in args.intra_op_threads]
     workers = [start_worker(args, intra) for intra in args.intra_op_threads]
     try:
-        names, notes, threads = [], [], {}
-        for intra, process in zip(args.intra_op_threads, workers):
-            hello = receive(process)
-            names += hello["rows"]
-            notes = hello["notes"]  # the same in every worker
-            threads[threads_label(intra)] = hello["threads"]
+        names, hellos, threads = [], [], {}
+        for label, process in zip(labels, workers):
+            hellos.append(receive(process, label))
+            names += hellos[-1]["rows"]
+            threads[label] = hellos[-1]["threads"]
         samples: dict[str, list[dict]] = {name: [] for name in names}
         loads = []
         for r in range(args.rounds):
             loads.append(os.getloadavg()[0])
-            for process in workers:
+            for label, process in zip(labels, workers):
                 process.stdin.write("round\n")
                 process.stdin.flush()
-                for name, figures in receive(process)["samples"].items():
+                for name, figures in receive(process, label)["samples"].items():
                     samples[name].append(figures)
             log.info("round %d of %d done", r + 1, args.rounds)
         loads.append(os.getloadavg()[0])
@@ -429,7 +436,7 @@ def measure(args) -> tuple[list[str], dict[str, list[dict]], list[str], list[flo
             process.stdin.close()
         for process in workers:
             process.wait()
-    return names, samples, notes, loads, threads
+    return names, samples, hellos[0], loads, threads  # notes and texts: the same in each
 
 
 def main(argv=None) -> int:
@@ -447,18 +454,15 @@ def main(argv=None) -> int:
     settings = args.intra_op_threads
     if len(set(settings)) != len(settings) or min(settings) < 0:
         raise SystemExit("--intra-op-threads takes distinct numbers >= 0")
-    texts = load_goemotions(args.data_dir, taxonomy="fine").dev.texts
-    names, samples, notes, loads, threads = measure(args)
+    names, samples, hello, loads, threads = measure(args)
     report_rows = []
     for name in names:
         keys = samples[name][0].keys()
         median = {k: statistics.median(s[k] for s in samples[name]) for k in keys}
         report_rows.append({"name": name, "median": median, "samples": samples[name]})
     report = {
-        "command": " ".join(
-            ["python", "benchmarks/throughput.py", *(sys.argv[1:] if argv is None else argv)]
-        ),
-        "texts": len(texts),
+        "command": command_line("benchmarks/throughput.py", argv),
+        "texts": hello["texts"],
         "rounds": args.rounds,
         "machine": {
             "cpus": os.cpu_count(),
@@ -470,7 +474,7 @@ def main(argv=None) -> int:
             "threads": threads,
         },
         "rows": report_rows,
-        "notes": notes,
+        "notes": hello["notes"],
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
