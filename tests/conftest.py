@@ -60,7 +60,7 @@ def tiny_data_dir(tmp_path_factory) -> Path:
 
 def train_tiny_run(data_dir: Path, output_dir: Path, run_name: str = "tiny") -> Path:
     """One epoch of a very small BiLSTM on the tiny data: a complete run directory."""
-    from train_biLSTM import TrainConfig, train
+    from emotag.training.bilstm import TrainConfig, train
 
     config = TrainConfig(
         data_dir=str(data_dir),

@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emotag import analysis, analysis_plots
-from emotag.data import Split
-from emotag.evaluation import write_predictions_tsv
+from emotag import analysis
+from emotag.analysis import plots as analysis_plots
+from emotag.data.goemotions import Split
+from emotag.evaluation.reports import write_predictions_tsv
 
 NAMES = ["joy", "anger", "neutral"]
 # Five texts: joy; joy+anger; neutral; neutral+joy; nothing.

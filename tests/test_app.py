@@ -13,9 +13,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from emotag.app_ui import GLOBAL, PER_CLASS, analyse, build_app, launch
-from emotag.app_views import chips_html, message_html, probability_figure
-from emotag.predictor import Prediction
+from emotag.app.ui import GLOBAL, PER_CLASS, analyse, build_app, launch
+from emotag.app.views import chips_html, message_html, probability_figure
+from emotag.serving.predictor import Prediction
 
 NAMES = ["joy", "anger", "neutral"]
 TEXT = "Thanks so much, I love it!"
@@ -123,7 +123,7 @@ def test_build_app_needs_a_predictor_and_exposes_one_endpoint():
 
 
 def test_app_script_arguments():
-    from app import parse_args
+    from emotag.commands.app import parse_args
 
     config = parse_args(["--model", "a", "--model", "b/c"])
     assert config.model == ["a", "b/c"]
@@ -147,7 +147,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def live_app(tiny_run_dir):
     """The app with the tiny run (and the same run without attention), on a free port."""
-    from app import load_predictors
+    from emotag.commands.app import load_predictors
 
     predictors = load_predictors([str(tiny_run_dir)])
     predictor = predictors["tiny"]

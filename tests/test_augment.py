@@ -11,10 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from emotag.augment_filters import CandidateFilter, TextChecks, text_key
-from emotag.augment_offline import NeighbourSubstitution, cue_words
-from emotag.llm import ChatClient, ChatError, Prompts, parse_labels, parse_lines
-from emotag.splits import EXTRA_COLUMNS
+from emotag.augment.filters import CandidateFilter, TextChecks, text_key
+from emotag.augment.llm import ChatClient, ChatError, Prompts, parse_labels, parse_lines
+from emotag.augment.offline import NeighbourSubstitution, cue_words
+from emotag.data.splits import EXTRA_COLUMNS
 
 # ---------------------------------------------------------------- filters and parsing
 
@@ -130,8 +130,8 @@ def write_vectors(path):
 
 @pytest.mark.slow
 def test_offline_generation_writes_training_rows(tmp_path):
-    from augment import main
-    from emotag.datasets import DatasetSpec, load_dataset
+    from emotag.augment.generate import main
+    from emotag.data.datasets import DatasetSpec, load_dataset
 
     write_tiny_csv(tmp_path)
     out = tmp_path / "aug.tsv"
@@ -263,8 +263,8 @@ def test_client_raises_chat_error_with_the_server_message():
 
 @pytest.mark.slow
 def test_llm_generation_and_validation_through_http(tmp_path, gpt2_server):
-    from augment import main
-    from emotag.datasets import DatasetSpec, load_dataset
+    from emotag.augment.generate import main
+    from emotag.data.datasets import DatasetSpec, load_dataset
 
     server, url = gpt2_server
     write_tiny_csv(tmp_path)

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from emotag.inputs import MAX_TEXT_BYTES, MAX_TEXT_CHARS, coerce_text
+from emotag.text.inputs import MAX_TEXT_BYTES, MAX_TEXT_CHARS, coerce_text
 
 MEGABYTE_TEXT = ("so happy today 😂 " * 70_000)[:1_000_000]
 GOOD = {
@@ -34,7 +34,7 @@ def test_coerce_text():
 
 @pytest.fixture(scope="module")
 def predictor(tiny_run_dir):
-    from emotag.predictor import Predictor
+    from emotag.serving.predictor import Predictor
 
     return Predictor.load(tiny_run_dir, batch_size=4)  # small batches: the sorted path too
 
@@ -109,7 +109,7 @@ LINES = [
 
 @pytest.mark.slow
 def test_cli_file_with_invalid_utf8_lines(tiny_run_dir, tmp_path):
-    from inference import InferenceConfig, run
+    from emotag.commands.predict import InferenceConfig, run
 
     path = tmp_path / "texts.txt"
     path.write_bytes(b"\n".join(LINES))
@@ -126,7 +126,7 @@ def test_cli_file_with_invalid_utf8_lines(tiny_run_dir, tmp_path):
 
 @pytest.mark.slow
 def test_cli_stdin_bytes(tiny_run_dir):
-    from inference import InferenceConfig, run
+    from emotag.commands.predict import InferenceConfig, run
 
     stdin = io.TextIOWrapper(io.BytesIO(b"ok \xff\nsecond\n"), encoding="utf-8")
     out = io.StringIO()

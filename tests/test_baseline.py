@@ -12,9 +12,9 @@ import tensorflow as tf
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from conftest import RUN_FILES, serve_in_fresh_process
-from emotag.preprocessing import PreprocessConfig
-from emotag.tfidf import TfidfClassifier, word_ngrams
-from train_baseline import BaselineConfig, make_vectorizer, parse_args
+from emotag.models.tfidf import TfidfClassifier, word_ngrams
+from emotag.text.preprocessing import PreprocessConfig
+from emotag.training.baseline import BaselineConfig, make_vectorizer, parse_args
 
 # Edge cases on top of the fixture's test split: empty, unseen words only, repeats
 # (sublinear tf), an emoji, case and punctuation the normaliser rewrites, a long text.
@@ -59,8 +59,8 @@ def test_word_ngrams_match_sklearn():
 
 @pytest.mark.parametrize("sublinear", [False, True])
 def test_tfidf_by_hand(preprocess, sublinear):
-    from emotag.preprocessing import TextNormalizer
-    from train_baseline import tokenize
+    from emotag.text.preprocessing import TextNormalizer
+    from emotag.training.baseline import tokenize
 
     expected = _toy_expected(sublinear)
     tokens = tokenize(TOY, TextNormalizer(preprocess), "toy")
@@ -93,9 +93,9 @@ def test_parse_args_rejects_bad_grids():
 @pytest.fixture(scope="module")
 def trained(tiny_data_dir, tmp_path_factory):
     """A tiny baseline run, plus sklearn refitted with the chosen settings."""
-    from emotag.data import load_goemotions
-    from emotag.preprocessing import TextNormalizer
-    from train_baseline import fit_classifier, tokenize, train
+    from emotag.data.goemotions import load_goemotions
+    from emotag.text.preprocessing import TextNormalizer
+    from emotag.training.baseline import fit_classifier, tokenize, train
 
     config = BaselineConfig(
         data_dir=str(tiny_data_dir),
@@ -131,7 +131,7 @@ def test_run_directory_is_complete(trained):
 
 @pytest.mark.slow
 def test_saved_model_matches_sklearn_in_process(trained, preprocess):
-    from emotag.predictor import Predictor
+    from emotag.serving.predictor import Predictor
 
     run_dir, texts, expected = trained
     loaded = tf.saved_model.load(str(run_dir / "saved_model"))
@@ -163,8 +163,8 @@ def test_saved_model_matches_sklearn_in_plain_tensorflow(trained):
 
 @pytest.mark.slow
 def test_cli_and_evaluate_use_the_run(trained, tiny_data_dir):
-    from evaluate import EvaluateConfig, evaluate
-    from inference import InferenceConfig, run
+    from emotag.commands.evaluate import EvaluateConfig, evaluate
+    from emotag.commands.predict import InferenceConfig, run
 
     run_dir, _, _ = trained
     report = evaluate(EvaluateConfig(model=str(run_dir), split="test", data_dir=str(tiny_data_dir)))
@@ -178,11 +178,11 @@ def test_cli_and_evaluate_use_the_run(trained, tiny_data_dir):
 
 
 def test_baseline_and_ensemble_on_semeval_files(tmp_path):
-    from emotag.datasets import SEMEVAL_EC_LABELS
-    from emotag.predictor import Predictor
-    from ensemble import EnsembleConfig, ensemble
+    from emotag.data.datasets import SEMEVAL_EC_LABELS
+    from emotag.serving.ensemble import EnsembleConfig, ensemble
+    from emotag.serving.predictor import Predictor
+    from emotag.training.baseline import parse_args, train
     from test_datasets import write_semeval
-    from train_baseline import parse_args, train
 
     directory = write_semeval(tmp_path / "semeval", splits=("train", "test-gold"), n=40)
     flags = ["--dataset", "semeval-ec", "--data-dir", str(directory), "--min-df", "1"]
@@ -205,7 +205,7 @@ def test_baseline_and_ensemble_on_semeval_files(tmp_path):
     report = json.loads((ens / "overall_metrics.json").read_text())
     assert report["num_examples"] == 40  # the SemEval test file, scored once
     # evaluate.py finds the same data from the ensemble's own train_config.json.
-    from evaluate import EvaluateConfig, evaluate
+    from emotag.commands.evaluate import EvaluateConfig, evaluate
 
     scored = evaluate(EvaluateConfig(model=str(ens), split="test", out=str(tmp_path / "ev")))
     assert len(scored["per_class"]) == len(SEMEVAL_EC_LABELS)
@@ -213,7 +213,7 @@ def test_baseline_and_ensemble_on_semeval_files(tmp_path):
 
 
 def test_closed_choice_flags_fail_with_the_options(capsys):
-    from train_baseline import parse_args
+    from emotag.training.baseline import parse_args
 
     assert parse_args(["--taxonomy", "ekman"]).taxonomy == "ekman"
     for flag, value in (("--dataset", "semeval"), ("--taxonomy", "plutchik")):

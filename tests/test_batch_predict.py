@@ -31,8 +31,8 @@ def _lines(n: int) -> list[bytes]:
 
 
 def test_batch_predict_matches_predictor(tiny_run_dir, tmp_path):
-    from batch_predict import run
-    from emotag.predictor import Predictor
+    from emotag.serving.batch import run
+    from emotag.serving.predictor import Predictor
 
     lines = _lines(3000)
     source = tmp_path / "texts.txt"
@@ -60,11 +60,11 @@ def test_batch_predict_matches_predictor(tiny_run_dir, tmp_path):
 
 
 def test_model_handler_records_bad_items():
-    from batch_predict import EmotagModelHandler
+    from emotag.serving.batch import EmotagModelHandler
 
     class FakePredictor:
         def predict(self, texts, threshold=None, errors="raise"):
-            from emotag.predictor import Prediction
+            from emotag.serving.predictor import Prediction
 
             assert errors == "skip"
             return [Prediction(t if isinstance(t, str) else "", [], {}, None if isinstance(t, str)

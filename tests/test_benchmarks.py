@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-
-import label_quality  # noqa: E402
-import quality  # noqa: E402
+from emotag.benchmarks import label_quality, quality
 
 # A BiLSTM small enough to train in seconds (offline: random vectors, trained).
 TINY = ["epochs=1", "embeddings=random", "embedding_dim=8", "lstm_units=4",
@@ -99,7 +94,7 @@ def test_label_quality_benchmark_end_to_end(tiny_data_dir, tmp_path, monkeypatch
 def test_throughput_benchmark_rows_and_report(tiny_run_dir, tiny_data_dir, tmp_path):
     import throughput
 
-    from train_baseline import BaselineConfig, train
+    from emotag.training.baseline import BaselineConfig, train
 
     config = BaselineConfig(data_dir=str(tiny_data_dir), c="1", ngram_range="1-1", min_df=1,
                             output_dir=str(tmp_path), run_name="tfidf")  # fmt: skip
@@ -147,7 +142,7 @@ def test_reexport_serves_the_same_probabilities(tiny_run_dir, tmp_path):
     import numpy as np
     import throughput
 
-    from emotag.predictor import Predictor
+    from emotag.serving.predictor import Predictor
 
     fresh = throughput.reexport(tiny_run_dir, tmp_path / "fresh")
     texts = ["thanks so much!", "why is it so sad", "", "wow haha 😂"]

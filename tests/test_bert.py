@@ -176,7 +176,7 @@ def tiny_tfhub(tmp_path_factory) -> tuple[Path, Path]:
 def test_warmup_linear_decay_values_and_config():
     import keras
 
-    from emotag.schedules import WarmupLinearDecay
+    from emotag.training.schedules import WarmupLinearDecay
 
     schedule = WarmupLinearDecay(1e-3, warmup_steps=4, total_steps=12, end_ratio=0.1)
     # Warm-up: (s + 1) / 4 of the peak; decay: from the peak at s=4 to 10% at s=12.
@@ -194,7 +194,7 @@ def test_warmup_linear_decay_values_and_config():
 
 
 def test_parse_config_flags_from_dataclass():
-    from emotag.cli import parse_config
+    from emotag.config import parse_config
 
     @dataclasses.dataclass
     class Config:
@@ -209,15 +209,15 @@ def test_parse_config_flags_from_dataclass():
 
 
 def test_train_bert_defaults_parse():
-    from train_bert import TrainConfig, parse_args
+    from emotag.training.bert import TrainConfig, parse_args
 
     config = parse_args(["--accumulate", "4", "--freeze-layers", "2", "--pooling", "cls"])
     assert config == TrainConfig(accumulate=4, freeze_layers=2, pooling="cls")
 
 
 def test_steps_per_epoch_matches_the_bucketed_dataset():
-    from emotag.batching import make_dataset
-    from train_bert import steps_per_epoch
+    from emotag.text.batching import make_dataset
+    from emotag.training.bert import steps_per_epoch
 
     rng = np.random.default_rng(0)
     ids = [np.ones(n, "int32") for n in rng.integers(1, 40, size=203)]
@@ -229,7 +229,7 @@ def test_steps_per_epoch_matches_the_bucketed_dataset():
 
 
 def test_sequence_length_is_a_capped_percentile():
-    from emotag.encoders import sequence_length
+    from emotag.models.encoders import sequence_length
 
     lengths = np.arange(1, 101)
     assert sequence_length(lengths, 90, cap=512) == 91
@@ -240,7 +240,7 @@ def test_sequence_length_is_a_capped_percentile():
 def test_wordpiece_encoder_adds_special_tokens_and_cuts(tiny_bert_dir):
     import tensorflow as tf
 
-    from emotag.encoders import encode_texts, load_encoder
+    from emotag.models.encoders import encode_texts, load_encoder
 
     encoder = load_encoder(str(tiny_bert_dir))
     assert encoder.kind == "keras_hub" and encoder.default_pooling == "mean"
@@ -262,8 +262,8 @@ def test_wordpiece_encoder_adds_special_tokens_and_cuts(tiny_bert_dir):
 def test_classifier_round_trips_through_keras_file(tiny_bert_dir, tmp_path):
     import keras
 
-    from emotag.encoder_classifier import build_encoder_classifier
-    from emotag.encoders import load_encoder
+    from emotag.models.encoder_classifier import build_encoder_classifier
+    from emotag.models.encoders import load_encoder
 
     encoder = load_encoder(str(tiny_bert_dir))
     model = build_encoder_classifier(
@@ -289,8 +289,8 @@ def test_classifier_round_trips_through_keras_file(tiny_bert_dir, tmp_path):
 def test_hub_encoder_trains_the_saved_model_variables(tiny_tfhub):
     import keras
 
-    from emotag.encoder_classifier import build_encoder_classifier
-    from emotag.encoders import load_encoder
+    from emotag.models.encoder_classifier import build_encoder_classifier
+    from emotag.models.encoders import load_encoder
 
     encoder_dir, preprocess_dir = tiny_tfhub
     encoder = load_encoder(str(encoder_dir), str(preprocess_dir))
@@ -310,7 +310,7 @@ def test_hub_encoder_trains_the_saved_model_variables(tiny_tfhub):
 
 
 def _train_tiny(tiny_data_dir, output_dir: Path, **overrides) -> Path:
-    from train_bert import TrainConfig, train
+    from emotag.training.bert import TrainConfig, train
 
     settings = dict(epochs=1, max_steps_per_epoch=1, batch_size=16, verbose=0)
     config = TrainConfig(
@@ -342,8 +342,8 @@ def _in_memory_probabilities(run_dir: Path) -> np.ndarray:
     import keras
     import tensorflow as tf
 
-    from emotag.encoder_classifier import build_encoder_classifier
-    from emotag.encoders import load_encoder
+    from emotag.models.encoder_classifier import build_encoder_classifier
+    from emotag.models.encoders import load_encoder
 
     meta = json.loads((run_dir / "encoder.json").read_text())
     encoder = load_encoder(meta["encoder"], meta["preprocessor"])
@@ -397,8 +397,8 @@ def test_run_info_records_the_training_setup(keras_hub_run, tfhub_run):
 
 @pytest.mark.slow
 def test_predictor_cli_and_evaluate_work_unchanged(keras_hub_run, tiny_data_dir):
-    from emotag.predictor import Predictor
-    from evaluate import EvaluateConfig, evaluate
+    from emotag.commands.evaluate import EvaluateConfig, evaluate
+    from emotag.serving.predictor import Predictor
 
     predictor = Predictor.load(keras_hub_run)
     probs = predictor.predict_proba(TEXTS)
@@ -418,28 +418,27 @@ def test_predictor_cli_and_evaluate_work_unchanged(keras_hub_run, tiny_data_dir)
 def test_predictor_imports_tensorflow_text_only_when_needed(keras_hub_run, tmp_path):
     script = (
         "import sys\n"
-        "from emotag.predictor import Predictor\n"
+        "from emotag.serving.predictor import Predictor\n"
         "assert 'tensorflow_text' not in sys.modules\n"
         "p = Predictor.load(sys.argv[1])\n"
         "assert 'tensorflow_text' in sys.modules\n"
         "print(p.predict(['thanks a lot'])[0].labels)\n"
     )
-    src = Path(__file__).resolve().parents[1] / "src"
     proc = subprocess.run(
         [sys.executable, "-c", script, str(keras_hub_run)],
         capture_output=True,
         text=True,
         timeout=300,
         cwd=str(tmp_path),
-        env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(src)},
+        env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
 @pytest.mark.slow
 def test_bert_trains_on_any_label_set(tiny_bert_dir, tmp_path):
-    from emotag.predictor import Predictor
-    from train_bert import TrainConfig, short_name, train
+    from emotag.serving.predictor import Predictor
+    from emotag.training.bert import TrainConfig, short_name, train
 
     examples = [("so glad and happy", "glee"), ("this is awful", "gloom"), ("nothing", "")]
     for split, n in (("train", 30), ("test", 4)):

@@ -3,14 +3,14 @@ import json
 import numpy as np
 import pytest
 
-from emotag.calibration import (
+from emotag.evaluation.calibration import (
     Calibration,
-    apply_thresholds,
     best_global_threshold,
     best_threshold_per_class,
     calibrate,
 )
-from emotag.metrics import per_class_f1
+from emotag.evaluation.metrics import per_class_f1
+from emotag.runs.thresholds import apply_thresholds
 
 # Class 0 separates perfectly between 0.35 (positive) and 0.3 (negative);
 # class 1's only positive is its highest probability, 0.7, next lower is 0.6.

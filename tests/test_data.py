@@ -6,8 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotag import data
-from emotag.data import (
+from emotag.data import goemotions as data
+from emotag.data.downloads import DownloadError
+from emotag.data.goemotions import (
     GOEMOTIONS_ENV,
     SPLITS,
     UPSTREAM_FILES,
@@ -18,7 +19,6 @@ from emotag.data import (
     read_split,
     resolve_data_dir,
 )
-from emotag.downloads import DownloadError
 
 LABELS = ["anger", "joy", "love", "neutral"]
 ROWS = {

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotag.data import DataFormatError, Dataset, GoEmotions
-from emotag.datasets import SEMEVAL_EC_LABELS, DatasetSpec, load_dataset
-from emotag.splits import read_id_list, stratified_split, write_extra_rows
-from emotag.tables import read_table
+from emotag.data.datasets import SEMEVAL_EC_LABELS, DatasetSpec, load_dataset
+from emotag.data.goemotions import DataFormatError, Dataset, GoEmotions
+from emotag.data.splits import read_id_list, stratified_split, write_extra_rows
+from emotag.data.tables import read_table
 
 HEADER = "ID\tTweet\t" + "\t".join(SEMEVAL_EC_LABELS)
 
@@ -189,7 +189,7 @@ def test_from_config_takes_known_fields_and_evaluation_drops_edits():
 
 
 def test_stratified_split_keeps_rare_labels_in_both_parts():
-    from emotag.data import Split
+    from emotag.data.goemotions import Split
 
     labels = np.zeros((100, 3), np.float32)
     labels[:10, 0] = 1
@@ -212,10 +212,10 @@ def test_read_table_tsv_keeps_quotes_and_carriage_returns(tmp_path):
 
 @pytest.mark.slow
 def test_train_evaluate_predict_on_semeval_with_tweet_preprocessing(tmp_path):
-    from emotag.predictor import LABEL_EMOJI, Predictor
-    from emotag.preprocessing import PreprocessConfig
-    from evaluate import EvaluateConfig, evaluate
-    from train_biLSTM import TrainConfig, train
+    from emotag.commands.evaluate import EvaluateConfig, evaluate
+    from emotag.serving.predictor import LABEL_EMOJI, Predictor
+    from emotag.text.preprocessing import PreprocessConfig
+    from emotag.training.bilstm import TrainConfig, train
 
     directory = write_semeval(tmp_path / "semeval", splits=("train", "test-gold"), n=40)
     config = TrainConfig(

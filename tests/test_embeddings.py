@@ -1,4 +1,4 @@
-"""Tests for emotag.embeddings and the vector sources behind it.
+"""Tests for emotag.embeddings.sources and the vector sources behind it.
 
 Everything runs offline on files the tests create: a tiny GloVe file, a tiny
 word2vec binary, a zipped "glove.twitter.27B.25d.txt" served by a local HTTP
@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotag import embeddings, keyed_vectors, subword_vectors
-from emotag.downloads import DownloadError, download_file
-from emotag.embeddings import EmbeddingResult, build_embedding_matrix
+from emotag.data.downloads import DownloadError, download_file
+from emotag.embeddings import keyed_vectors, subword_vectors
+from emotag.embeddings import sources as embeddings
+from emotag.embeddings.sources import EmbeddingResult, build_embedding_matrix
 
 # Vocabulary in the tokenizer's format: 0 padding, 1 <unk>, words from 2.
 WORD_INDEX = {"<pad>": 0, "<unk>": 1, "happy": 2, "sad": 3, "[name]": 4, "zzqx": 5, "<url>": 6}

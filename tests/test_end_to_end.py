@@ -35,8 +35,8 @@ def test_plain_tensorflow_process_matches_in_memory_model(run_dir):
     import keras
     import tensorflow as tf
 
-    from emotag.preprocessing import PreprocessConfig
-    from emotag.tokenizer import TextEncoder, WordTokenizer
+    from emotag.text.preprocessing import PreprocessConfig
+    from emotag.text.tokenizer import TextEncoder, WordTokenizer
 
     # The in-memory side: the Keras model fed by the eager Python-side encoder.
     model = keras.saving.load_model(run_dir / "model.keras")
@@ -54,8 +54,8 @@ def test_plain_tensorflow_process_matches_in_memory_model(run_dir):
 
 
 def test_predictor_and_cli(run_dir):
-    from emotag.predictor import Predictor
-    from inference import InferenceConfig, run
+    from emotag.commands.predict import InferenceConfig, run
+    from emotag.serving.predictor import Predictor
 
     predictor = Predictor.load(run_dir)
     probs = predictor.predict_proba(TEXTS)
@@ -80,7 +80,7 @@ def test_predictor_and_cli(run_dir):
 
 
 def test_evaluate_script_reproduces_training_metrics(run_dir, tiny_data_dir):
-    from evaluate import EvaluateConfig, evaluate
+    from emotag.commands.evaluate import EvaluateConfig, evaluate
 
     report = evaluate(EvaluateConfig(model=str(run_dir), split="test", data_dir=str(tiny_data_dir)))
     trained = json.loads((run_dir / "overall_metrics.json").read_text())
@@ -92,16 +92,13 @@ def test_cli_serves_a_bilstm_run_with_one_intra_op_thread(run_dir):
     """Before TensorFlow starts, the CLI sizes its pool for the run; later it cannot."""
     import subprocess
     import sys
-    from pathlib import Path
 
-    src = Path(__file__).resolve().parents[1] / "src"
     code = f"""
 import io, sys
-sys.path.insert(0, {str(src)!r})
 sys.argv = ["inference.py", "--model", {str(run_dir)!r}, "--json", "thanks!"]
 import tensorflow as tf
-import inference
-from emotag.predictor import configure_threads
+import emotag.commands.predict as inference
+from emotag.serving.predictor import configure_threads
 out = io.StringIO()
 inference.run(inference.parse_args(sys.argv[1:]), out=out)
 assert '"labels"' in out.getvalue(), out.getvalue()
@@ -115,7 +112,7 @@ print(tf.config.threading.get_intra_op_parallelism_threads())
 
 
 def test_other_runs_keep_the_default_pool(tmp_path):
-    from emotag.predictor import configure_threads, serving_intra_op_threads
+    from emotag.serving.predictor import configure_threads, serving_intra_op_threads
 
     assert serving_intra_op_threads(tmp_path) is None  # no tokenizer.pkl: BERT or TF-IDF
     assert configure_threads(tmp_path) is False

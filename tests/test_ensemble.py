@@ -10,9 +10,9 @@ import pytest
 import tensorflow as tf
 
 from conftest import serve_in_fresh_process
-from emotag.calibration import calibrate
-from emotag.export import export_text_module
-from ensemble import (
+from emotag.evaluation.calibration import calibrate
+from emotag.models.export import export_text_module
+from emotag.serving.ensemble import (
     EnsembleConfig,
     ensemble,
     load_members,
@@ -100,7 +100,7 @@ def test_members_must_share_dev_and_test_data(tmp_path):
 @pytest.fixture(scope="module")
 def members(tiny_data_dir, tiny_run_dir, tmp_path_factory):
     """Three tiny runs: two TF-IDF baselines and the session's BiLSTM (Keras-exported)."""
-    from train_baseline import BaselineConfig, train
+    from emotag.training.baseline import BaselineConfig, train
 
     out = tmp_path_factory.mktemp("members")
     runs = []
@@ -129,7 +129,7 @@ def weighted(members, tiny_data_dir, tmp_path_factory):
 
 
 def _member_average(members, weights, texts):
-    from emotag.predictor import Predictor
+    from emotag.serving.predictor import Predictor
 
     probs = [Predictor.load(m).predict_proba(texts) for m in members]
     return sum(w * p for w, p in zip(weights, probs))
@@ -137,7 +137,7 @@ def _member_average(members, weights, texts):
 
 @pytest.mark.slow
 def test_ensemble_run_matches_weighted_average(weighted, members):
-    from emotag.predictor import Predictor
+    from emotag.serving.predictor import Predictor
 
     for name in [
         "saved_model", "per_class_thresholds.npy", "thresholds.json", "labels.txt",
@@ -177,8 +177,8 @@ def _scramble_test_labels(src, dst):
 
 @pytest.mark.slow
 def test_weights_and_thresholds_come_from_dev_only(members, tiny_data_dir, tmp_path):
-    from emotag.data import load_goemotions
-    from emotag.predictor import Predictor
+    from emotag.data.goemotions import load_goemotions
+    from emotag.serving.predictor import Predictor
 
     scrambled = _scramble_test_labels(tiny_data_dir, tmp_path / "scrambled")
     runs = []

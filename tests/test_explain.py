@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from emotag.explain import (
+from emotag.serving.explain import (
     heatmap_html,
     plot_heatmap,
     relative_weights,
@@ -56,7 +56,7 @@ def test_write_explanations_files(tmp_path):
 
 @pytest.mark.slow
 def test_inference_cli_explain_out(tiny_run_dir, tmp_path):
-    from inference import main, parse_args, run
+    from emotag.commands.predict import main, parse_args, run
 
     argv = ["--model", str(tiny_run_dir), "--explain-out", str(tmp_path), "thanks a lot"]
     config = parse_args(argv)

@@ -16,8 +16,8 @@ import keras
 import numpy as np
 import pytest
 
-from emotag.artifacts import RunWriter
-from emotag.fault_tolerance import PersistentEarlyStopping, make_strategy
+from emotag.runs.writer import RunWriter
+from emotag.training.fault_tolerance import PersistentEarlyStopping, make_strategy
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -85,7 +85,7 @@ def test_run_writer_removes_only_dead_writers_temp_dirs(tmp_path):
 
 
 def test_run_writer_logs_only_a_finished_run(tmp_path, caplog):
-    with caplog.at_level(logging.INFO, logger="emotag.artifacts"):
+    with caplog.at_level(logging.INFO, logger="emotag.runs.writer"):
         with pytest.raises(RuntimeError):
             with RunWriter(tmp_path, "failed"):
                 raise RuntimeError("training crashed")
@@ -109,7 +109,7 @@ def _train_command(data_dir, out_dir, *extra):
 
 
 def _env():
-    return {**os.environ, "PYTHONPATH": str(SRC), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 @pytest.mark.slow
@@ -143,7 +143,7 @@ def test_sigkill_mid_epoch_then_restart_resumes(tiny_data_dir, tmp_path):
     assert second.returncode == 0, second.stderr[-3000:]
     log = second.stderr
     assert "resuming from the backup" in log
-    ran = [line for line in log.splitlines() if "emotag.metrics: epoch" in line]
+    ran = [line for line in log.splitlines() if "emotag.evaluation.metrics: epoch" in line]
     assert len(ran) == epochs - done, log[-3000:]  # the remaining epochs only
 
     run_dir = tmp_path / "ft"
@@ -154,7 +154,7 @@ def test_sigkill_mid_epoch_then_restart_resumes(tiny_data_dir, tmp_path):
     assert info["best_epoch"] == int(np.argmax(history["val_macro_f1"])) + 1
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # backup gone
 
-    from emotag.predictor import Predictor
+    from emotag.serving.predictor import Predictor
 
     probs = Predictor.load(run_dir).predict_proba(["thanks a lot", "why so sad"])
     assert probs.shape == (2, 28) and np.isfinite(probs).all()
@@ -167,8 +167,8 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(
     cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
 )
-import train_biLSTM
-from emotag.fault_tolerance import make_strategy
+import emotag.training.bilstm as train_biLSTM
+from emotag.training.fault_tolerance import make_strategy
 assert make_strategy("mirrored").num_replicas_in_sync == 2
 sys.exit(train_biLSTM.main(sys.argv[1:]))
 """

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from emotag.fused_bilstm import FusedBiLSTMClassifier, can_fuse
-from emotag.models import build_bilstm_classifier
+from emotag.models.bilstm import build_bilstm_classifier
+from emotag.models.fused_bilstm import FusedBiLSTMClassifier, can_fuse
 
 
 def _ids(rng, batch=7, time=9, vocab=50):

@@ -9,7 +9,7 @@ import random
 import numpy as np
 import pytest
 
-from emotag.label_quality import (
+from emotag.audit.label_quality import (
     ISSUE_COLUMNS,
     LabelIssues,
     class_summary,
@@ -109,7 +109,7 @@ def write_cue_data(directory, n=150, flips=4, seed=0):
 
 @pytest.mark.slow
 def test_audit_script_flags_removed_cue_labels(tmp_path):
-    from audit_labels import main
+    from emotag.audit.audit import main
 
     flipped = write_cue_data(tmp_path)
     out = tmp_path / "audit"

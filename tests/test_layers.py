@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from emotag.layers import AdditiveAttentionPooling
+from emotag.models.layers import AdditiveAttentionPooling
 
 
 @pytest.fixture
@@ -151,7 +151,7 @@ def test_keras_save_load_round_trip(tmp_path):
 def test_masked_max_pooling_ignores_padding_and_round_trips(tmp_path):
     import numpy as np
 
-    from emotag.layers import MaskedGlobalMaxPooling1D
+    from emotag.models.layers import MaskedGlobalMaxPooling1D
 
     x = np.array([[[-1.0, 2.0], [-2.0, 1.0], [0.0, 9.0]], [[5.0, 5.0], [0.0, 0.0], [0.0, 0.0]]])
     mask = np.array([[True, True, False], [False, False, False]])

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from emotag.losses import ClassBalancedFocalLoss, class_balanced_weights, make_loss
+from emotag.training.losses import ClassBalancedFocalLoss, class_balanced_weights, make_loss
 
 Y_TRUE = np.array([[1.0, 0.0], [0.0, 1.0]], "float32")
 Y_PROB = np.array([[0.8, 0.3], [0.4, 0.9]], "float32")

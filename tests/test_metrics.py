@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from emotag.metrics import (
-    ValidationMacroF1,
+from emotag.evaluation.metrics import (
     macro_f1,
     multilabel_report,
     per_class_f1,
     write_per_class_csv,
 )
+from emotag.training.callbacks import ValidationMacroF1
 
 LABELS = ["joy", "anger", "neutral"]
 Y_TRUE = np.array([[1, 0, 1], [0, 1, 1], [1, 1, 0], [0, 0, 1]])

@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from emotag.model_card import render_model_card, write_model_card
+from emotag.runs.model_card import render_model_card, write_model_card
 
 
 def test_card_of_a_nearly_empty_run(tmp_path):
@@ -58,7 +58,7 @@ def test_card_loading_snippet_runs_with_plain_tensorflow(tiny_run_dir):
 
 @pytest.mark.slow
 def test_model_card_script(tiny_run_dir):
-    from model_card import ModelCardConfig, main, parse_args, run
+    from emotag.commands.card import ModelCardConfig, main, parse_args, run
 
     assert parse_args(["--model", "a", "--model", "b"]).model == ["a", "b"]
     out = io.StringIO()

@@ -21,15 +21,15 @@ def dev_texts():
     root = os.environ.get("GOEMOTIONS_DIR")
     if not root or not (Path(root) / "dev.tsv").exists():
         pytest.skip("GOEMOTIONS_DIR with the full dev.tsv is not available")
-    from emotag.data import load_goemotions
+    from emotag.data.goemotions import load_goemotions
 
     return load_goemotions(root, taxonomy="fine").dev.texts
 
 
 @pytest.fixture(scope="module")
 def encoder(tiny_run_dir):
-    from emotag.preprocessing import PreprocessConfig
-    from emotag.tokenizer import TextEncoder, WordTokenizer
+    from emotag.text.preprocessing import PreprocessConfig
+    from emotag.text.tokenizer import TextEncoder, WordTokenizer
 
     config, _ = PreprocessConfig.load(tiny_run_dir / "preprocess_config.json")
     return TextEncoder(config, WordTokenizer.load(tiny_run_dir / "tokenizer.pkl"))

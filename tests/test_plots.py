@@ -1,4 +1,4 @@
-from emotag.plots import plot_per_class_f1
+from emotag.evaluation.plots import plot_per_class_f1
 
 REPORT = {
     "macro": {"precision": 0.6, "recall": 0.5, "f1": 0.55},

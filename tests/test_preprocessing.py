@@ -1,7 +1,7 @@
 import pytest
 import tensorflow as tf
 
-from emotag.preprocessing import PreprocessConfig, TextNormalizer, build_char_map, normalize
+from emotag.text.preprocessing import PreprocessConfig, TextNormalizer, build_char_map, normalize
 
 
 @pytest.fixture(scope="module")

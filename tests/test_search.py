@@ -6,7 +6,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_search_runs_trials_on_dev_and_writes_log(tiny_data_dir, tmp_path):
-    from train_biLSTM import TrainConfig, search
+    from emotag.training.bilstm import TrainConfig, search
 
     config = TrainConfig(
         data_dir=str(tiny_data_dir), embeddings="random", embedding_dim=8, lstm_units=8,

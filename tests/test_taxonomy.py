@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotag.data import SPLITS, read_split
-from emotag.taxonomy import (
+from emotag.data.goemotions import SPLITS, read_split
+from emotag.data.taxonomy import (
     TAXONOMIES,
     load_label_names,
     load_mapping,

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from emotag.preprocessing import PreprocessConfig, TextNormalizer
-from emotag.tokenizer import TextEncoder, WordTokenizer, restricted_loads
+from emotag.text.preprocessing import PreprocessConfig, TextNormalizer
+from emotag.text.tokenizer import TextEncoder, WordTokenizer, restricted_loads
 
 TEXTS = ["I love it", "I love you so much", "you are great", "love love love", "great"]
 

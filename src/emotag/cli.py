@@ -1,92 +1,105 @@
-"""Command-line flags generated from a script's configuration dataclass."""
+"""The `emotag` command: one entry point whose subcommands are the project's scripts.
+
+    emotag train bilstm [flags]      same as python src/train_biLSTM.py
+    emotag predict --model RUN TEXT  same as python src/inference.py
+    emotag <command> --help          every flag, its meaning and default
+
+Each subcommand is the `main(argv)` of one package module, imported only when chosen,
+so `emotag predict` never loads training code.
+"""
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import logging
+import importlib
 import sys
-from typing import Any, TypeVar
 
-T = TypeVar("T")
+from emotag import __version__
+from emotag.config import quiet_tensorflow
 
-# Field annotations are strings (scripts use `from __future__ import annotations`);
-# the first word picks the parser, so "int | None" parses as int.
-_PARSERS = {"int": int, "float": float}
-
-
-def choice(default: str, options: tuple[str, ...] | list[str]):
-    """A dataclass field whose flag accepts only `options` (argparse `choices`).
-
-    Example:
-    >>> @dataclasses.dataclass
-    ... class Config:
-    ...     loss: str = choice("bce", ("bce", "focal"))
-    """
-    return dataclasses.field(default=default, metadata={"choices": tuple(options)})
-
-
-def dataclass_parser(config_cls: type, description: str | None = None) -> argparse.ArgumentParser:
-    """An argument parser with one `--flag-name` per field of a config dataclass.
-
-    `bool` fields become `--flag/--no-flag`; `int` and `float` fields (optionally
-    `| None`) are parsed as such; anything else is a string, restricted to the field's
-    options when it was declared with `choice`. Defaults are the fields'.
-
-    Args:
-        config_cls: a dataclass whose fields all have defaults.
-        description: shown by `--help`, usually the script's docstring.
-
-    Returns:
-        An `argparse.ArgumentParser`; callers may add checks or extra arguments.
-    """
-    parser = argparse.ArgumentParser(
-        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    for field in dataclasses.fields(config_cls):
-        flag = "--" + field.name.replace("_", "-")
-        kind = field.type if isinstance(field.type, str) else field.type.__name__
-        if kind == "bool":
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default)
-            continue
-        parser.add_argument(
-            flag,
-            type=_PARSERS.get(kind.split(" ")[0], str),
-            default=field.default,
-            choices=field.metadata.get("choices"),
-        )
-    return parser
+# command -> (module with `main(argv) -> int`, one-line summary). "train" and
+# "benchmark" take a second word: the model kind or the benchmark.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "train bilstm": ("emotag.training.bilstm", "train the BiLSTM + attention tagger (default)"),
+    "train bert": ("emotag.training.bert", "fine-tune a BERT-family encoder"),
+    "train baseline": (
+        "emotag.training.baseline", "train the TF-IDF + logistic-regression baseline"
+    ),
+    "predict": ("emotag.commands.predict", "tag texts with a run (arguments, --file or stdin)"),
+    "evaluate": ("emotag.commands.evaluate", "score a run on a split of its dataset"),
+    "ensemble": ("emotag.serving.ensemble", "average runs' probabilities into one calibrated run"),
+    "app": ("emotag.commands.app", "Gradio demo for one or more runs"),
+    "batch": ("emotag.serving.batch", "score a large text file with Apache Beam"),
+    "audit": ("emotag.audit.audit", "rank training examples whose labels look wrong"),
+    "augment": ("emotag.augment.generate", "new texts for rare classes, or LLM label checks"),
+    "card": ("emotag.commands.card", "(re)write a run's MODEL_CARD.md"),
+    "benchmark quality": ("emotag.benchmarks.quality", "default model and ablations over seeds"),
+    "benchmark label-quality": (
+        "emotag.benchmarks.label_quality", "dropping flagged rows, augmenting rare classes"
+    ),
+    "benchmark throughput": ("emotag.benchmarks.throughput", "texts/s and latency of runs"),
+}
 
 
-def parse_config(config_cls: type[T], argv=None, description: str | None = None) -> T:
-    """Parses `argv` (default `sys.argv[1:]`) into an instance of `config_cls`."""
-    args: dict[str, Any] = vars(dataclass_parser(config_cls, description).parse_args(argv))
-    return config_cls(**args)
+def usage() -> str:
+    width = max(len(name) for name in COMMANDS)
+    lines = [
+        f"usage: emotag <command> [flags]   (emotag {__version__})",
+        "",
+        "Multi-label emotion classification: train, calibrate, evaluate, explain, serve.",
+        "",
+        "commands:",
+        *(f"  {name:<{width}}  {summary}" for name, (_, summary) in COMMANDS.items()),
+        "",
+        "`emotag <command> --help` lists the command's flags with their defaults.",
+    ]
+    return "\n".join(lines)
 
 
-def setup_logging(timestamps: bool = True) -> None:
-    """INFO logging to stderr in the scripts' one format; timestamps for long-running jobs."""
-    fmt = "%(levelname)s %(name)s: %(message)s"
-    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {fmt}" if timestamps else fmt)
+def resolve(argv: list[str]) -> tuple[str, list[str]]:
+    """(command name, its own arguments) for a command line; raises SystemExit on error."""
+    for words in (2, 1):
+        name = " ".join(argv[:words])
+        if len(argv) >= words and name in COMMANDS:
+            return name, argv[words:]
+    groups = sorted({name.split()[0] for name in COMMANDS if " " in name})
+    if argv and argv[0] in groups:
+        kinds = [name.split()[1] for name in COMMANDS if name.startswith(argv[0] + " ")]
+        wanted = f"emotag {argv[0]} {{{','.join(kinds)}}}"
+        got = f"got {argv[1]!r}" if len(argv) > 1 else "got nothing"
+        raise SystemExit(f"{usage()}\n\nemotag: error: {wanted} expected, {got}")
+    raise SystemExit(f"{usage()}\n\nemotag: error: unknown command {argv[0]!r}")
 
 
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0 if argv else 2
+    if argv[0] == "--version":
+        print(f"emotag {__version__}")
+        return 0
+    name, rest = resolve(argv)
+    quiet_tensorflow()
+    module = importlib.import_module(COMMANDS[name][0])
+    return run_main(module.main, rest, prog=f"emotag {name}")
 
 
-def add_intra_op_threads_flag(parser: argparse.ArgumentParser) -> None:
-    """`--intra-op-threads` for scripts that serve a run (see `predictor.configure_threads`)."""
-    parser.add_argument(
-        "--intra-op-threads",
-        type=_non_negative_int,
-        help="TensorFlow intra-op threads per process (default: what the run serves best "
-        "with, 1 for BiLSTM runs; 0 = TensorFlow's default)",
-    )
+def run_script(name: str, argv: list[str] | None = None) -> int:
+    """What `src/*.py` run: command `name` with the script's own arguments."""
+    quiet_tensorflow()
+    module = importlib.import_module(COMMANDS[name][0])
+    return int(module.main(sys.argv[1:] if argv is None else argv) or 0)
 
 
-def command_line(script: str, argv=None) -> str:
-    """How a script was called, for result tables (`argv` None = the real command line)."""
-    return " ".join(["python", script, *(sys.argv[1:] if argv is None else argv)])
+def run_main(main_fn, argv: list[str], prog: str) -> int:
+    """Calls a command's `main`, naming it `prog` in usage and error messages."""
+    saved = sys.argv[0]
+    sys.argv[0] = prog
+    try:
+        return int(main_fn(argv) or 0)
+    finally:
+        sys.argv[0] = saved
+
+
+if __name__ == "__main__":
+    sys.exit(main())

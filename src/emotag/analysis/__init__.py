@@ -1,7 +1,7 @@
 """Tables behind the notebooks: data exploration, model comparison, error analysis.
 
 Every function takes arrays, paths or DataFrames and returns numbers or DataFrames;
-figures of these tables are in `emotag.analysis_plots`. Label matrices are multi-hot
+figures of these tables are in `emotag.analysis.plots`. Label matrices are multi-hot
 `(n, C)` arrays in the column order of `label_names`. One module per notebook:
 `exploration` (01), `comparison` (02), `errors` (03); everything is importable from
 `emotag.analysis` itself.

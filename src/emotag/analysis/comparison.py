@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emotag.metrics import per_class_f1
+from emotag.evaluation.metrics import per_class_f1
 
 
 def find_runs(artifacts_dir: str | Path) -> list[Path]:
@@ -65,7 +65,7 @@ class Predictions:
 
 
 def read_predictions(path: str | Path, limit: int | None = None) -> Predictions:
-    """Reads a predictions TSV written by `emotag.evaluation` (first `limit` rows if given)."""
+    """Reads a predictions TSV of `emotag.evaluation.reports` (first `limit` rows if given)."""
     with open(path, encoding="utf-8", newline="") as f:
         reader = csv.reader(f, delimiter="\t")
         header = next(reader)

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from emotag.analysis.comparison import Predictions
-from emotag.explain import heatmap_html
-from emotag.metrics import per_class_f1
+from emotag.evaluation.metrics import per_class_f1
+from emotag.serving.explain import heatmap_html
 
 
 def confusion_counts(gold: np.ndarray, predicted: np.ndarray) -> np.ndarray:
@@ -131,7 +131,7 @@ def attention_examples_html(predictor, examples: pd.DataFrame) -> str:
     """Attention heat maps of example texts, each captioned with its gold and predicted labels.
 
     Args:
-        predictor: an `emotag.predictor.Predictor`.
+        predictor: an `emotag.serving.predictor.Predictor`.
         examples: a DataFrame with `text`, `gold` and `predicted` columns (as from
             `worst_examples` or `confusion_examples`).
 

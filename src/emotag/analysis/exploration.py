@@ -8,7 +8,7 @@ import emoji
 import numpy as np
 import pandas as pd
 
-from emotag.data import NEUTRAL, Split
+from emotag.data.goemotions import NEUTRAL, Split
 
 
 def head(split: Split, limit: int | None) -> Split:

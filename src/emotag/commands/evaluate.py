@@ -1,0 +1,93 @@
+"""Score a trained run on a split of its dataset with its calibrated thresholds.
+
+Usage:
+    python src/evaluate.py --model artifacts/<run> --split test
+    python src/evaluate.py --model artifacts/<run> --split dev --out eval_dev/
+
+Writes overall_metrics.json, per_class_report.csv, predictions_<split>.tsv and
+per_class_f1.png into --out (default: <run>/eval_<split>/). The dataset settings
+(--dataset, files, columns, taxonomy, dev split seed) are read from the run's
+train_config.json, so labels always match the model; --data-dir overrides the data
+directory. Training-only edits (--limit, --exclude-ids, --extra-train) are not applied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+from pathlib import Path
+
+from emotag.config import setup_logging
+from emotag.data.datasets import DatasetSpec, load_dataset
+from emotag.evaluation.reports import evaluate_probabilities
+from emotag.serving.predictor import Predictor
+
+log = logging.getLogger("evaluate")
+
+
+@dataclasses.dataclass
+class EvaluateConfig:
+    model: str  # run directory
+    split: str = "test"  # train | dev | test
+    data_dir: str | None = None  # data directory; None = the run's (GoEmotions: $GOEMOTIONS_DIR)
+    out: str | None = None  # output directory; default <model>/eval_<split>
+
+
+def parse_args(argv=None) -> EvaluateConfig:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--split", default="test", choices=["train", "dev", "test"])
+    parser.add_argument("--data-dir")
+    parser.add_argument("--out")
+    return EvaluateConfig(**vars(parser.parse_args(argv)))
+
+
+def evaluate(config: EvaluateConfig) -> dict:
+    """Predicts the split with the run's SavedModel and writes the evaluation files."""
+    run_dir = Path(config.model)
+    predictor = Predictor.load(run_dir)
+    train_config = json.loads((run_dir / "train_config.json").read_text())
+    spec = DatasetSpec.from_config(train_config).for_evaluation(config.data_dir)
+    data = load_dataset(spec)
+    if data.label_names != predictor.label_names:
+        raise ValueError(
+            f"the run's labels {predictor.label_names} differ from the data's {data.label_names}"
+        )
+    split = getattr(data, config.split)
+    probs = predictor.predict_proba(split.texts)
+    out = Path(config.out) if config.out else run_dir / f"eval_{config.split}"
+    report = evaluate_probabilities(
+        out,
+        config.split,
+        split.texts,
+        split.ids,
+        split.labels,
+        probs,
+        predictor.thresholds,
+        predictor.label_names,
+        at_least_one=predictor.at_least_one,
+        title=f"{run_dir.name}: {config.split} per-class F1",
+    )
+    log.info(
+        "%s macro-F1 %.4f micro-F1 %.4f -> %s",
+        config.split,
+        report["macro"]["f1"],
+        report["micro"]["f1"],
+        out,
+    )
+    return report
+
+
+def main(argv=None) -> int:
+    setup_logging(timestamps=False)
+    evaluate(parse_args(argv))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Tag texts with a trained run.
+
+Usage:
+    python src/inference.py --model artifacts/<run> "I love this!" "What a mess."
+    python src/inference.py --model artifacts/<run> --file comments.txt --json > out.jsonl
+    cat comments.txt | python src/inference.py --model artifacts/<run>
+    python src/inference.py --model artifacts/<run> --explain "Thank you so much!"
+    python src/inference.py --model artifacts/<run> --explain-out heatmaps/ "Thank you!"
+
+Texts come from the arguments, else --file (one text per line), else standard input.
+Output: one line per text with its emotions, emoji and probabilities, or JSON Lines
+with --json. --threshold replaces the calibrated per-class thresholds by one value.
+--explain-out DIR writes each text's attention heat map as DIR/001.html and DIR/001.png, ...
+
+Bad input never stops the run: lines are split on "\n" only and invalid UTF-8 bytes
+become U+FFFD, texts over emotag.text.inputs.MAX_TEXT_CHARS characters are cut, and an item
+that cannot be scored is reported on its own line ("error" in JSON Lines).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+
+from emotag.config import add_intra_op_threads_flag
+from emotag.serving.explain import write_explanations
+from emotag.serving.predictor import Predictor, configure_threads
+from emotag.text.inputs import json_line
+
+
+@dataclasses.dataclass
+class InferenceConfig:
+    model: str  # run directory
+    texts: list[str]  # texts given on the command line
+    file: str | None = None  # one text per line
+    json: bool = False  # JSON Lines output
+    explain: bool = False  # print tokens with attention weights
+    explain_out: str | None = None  # directory for one HTML + PNG heat map per text
+    threshold: float | None = None  # one global threshold instead of the calibrated ones
+    batch_size: int = 256
+    intra_op_threads: int | None = None  # None: what the run serves best with; 0: TF default
+
+
+def parse_args(argv=None) -> InferenceConfig:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", required=True, help="run directory, e.g. artifacts/<run>")
+    parser.add_argument("texts", nargs="*", help="texts to tag")
+    parser.add_argument("--file", help="read texts from this file, one per line")
+    parser.add_argument("--json", action="store_true", help="write JSON Lines")
+    parser.add_argument("--explain", action="store_true", help="show attention weight per token")
+    parser.add_argument("--explain-out", metavar="DIR", help="write heat maps (HTML + PNG) here")
+    parser.add_argument("--threshold", type=float, help="global threshold in (0, 1)")
+    parser.add_argument("--batch-size", type=int, default=256)
+    add_intra_op_threads_flag(parser)
+    args = parser.parse_args(argv)
+    if args.threshold is not None and not 0 < args.threshold < 1:
+        parser.error("--threshold must be between 0 and 1")
+    return InferenceConfig(**vars(args))
+
+
+def read_texts(config: InferenceConfig, stdin=None) -> list[str]:
+    """Texts from the arguments, else the file, else standard input."""
+    if config.texts:
+        return list(config.texts)
+    if config.file:
+        with open(config.file, "rb") as f:
+            return split_lines(f.read())
+    stdin = stdin or sys.stdin
+    if hasattr(stdin, "buffer"):  # a real stream: read bytes, so bad UTF-8 cannot raise
+        return split_lines(stdin.buffer.read())
+    return [line.rstrip("\n").rstrip("\r") for line in stdin]
+
+
+def split_lines(data: bytes) -> list[str]:
+    """One text per "\n"-terminated line (a final "\r" dropped), bad UTF-8 replaced.
+
+    Only "\n" ends a line, so a stray "\r", form feed or U+2028 inside a text does not
+    split it and line numbers match `wc -l`.
+    """
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return [line.removesuffix(b"\r").decode("utf-8", errors="replace") for line in lines]
+
+
+def format_explanation(pairs: list[tuple[str, float]]) -> str:
+    """'token(0.31) token(0.02) ...' with the heaviest token marked by *."""
+    if not pairs:
+        return "(no tokens)"
+    top = max(range(len(pairs)), key=lambda i: pairs[i][1])
+    return " ".join(f"{'*' if i == top else ''}{tok}({w:.2f})" for i, (tok, w) in enumerate(pairs))
+
+
+def run(config: InferenceConfig, out=None, stdin=None) -> int:
+    out = out or sys.stdout
+    texts = read_texts(config, stdin)
+    configure_threads(config.model, config.intra_op_threads)
+    predictor = Predictor.load(config.model, batch_size=config.batch_size)
+    predictions = predictor.predict(texts, threshold=config.threshold, errors="skip")
+    explained = predictor.explain(texts) if config.explain or config.explain_out else None
+    explanations = explained if config.explain else [None] * len(texts)
+    for prediction, explanation in zip(predictions, explanations):
+        if config.json:
+            record = prediction.to_json()
+            if explanation is not None:
+                record["attention"] = [[t, round(w, 4)] for t, w in explanation]
+            out.write(json_line(record) + "\n")
+        else:
+            out.write(f"{prediction.text}\n  -> {prediction.format()}\n")
+            if explanation is not None:
+                out.write(f"  attention: {format_explanation(explanation)}\n")
+    if config.explain_out:
+        labels = [p.labels for p in predictions]
+        written = write_explanations(texts, explained, labels, config.explain_out)
+        print(f"wrote {len(written)} heat map files to {config.explain_out}", file=sys.stderr)
+    return 0
+
+
+def main(argv=None) -> int:
+    return run(parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

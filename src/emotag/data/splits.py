@@ -1,0 +1,150 @@
+"""Changes to a dataset's splits: a stratified dev split, dropped ids, extra training rows.
+
+Only the training split is ever edited: flagged examples leave train alone and extra
+(augmented) rows join train alone, so dev and test figures stay comparable across runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from emotag.data.goemotions import Split
+from emotag.data.tables import parse_table, read_table, table_format
+
+log = logging.getLogger(__name__)
+
+
+def take(split: Split, index) -> Split:
+    """The rows of `split` at `index` (integer positions or a boolean mask), in order."""
+    index = np.asarray(index)
+    if index.dtype == bool:
+        index = np.flatnonzero(index)
+    return Split(
+        texts=[split.texts[i] for i in index],
+        labels=split.labels[index],
+        ids=[split.ids[i] for i in index],
+    )
+
+
+def concat(first: Split, second: Split) -> Split:
+    """`first`'s rows followed by `second`'s (same label columns)."""
+    if first.labels.shape[1] != second.labels.shape[1]:
+        raise ValueError(
+            f"label columns differ: {first.labels.shape[1]} vs {second.labels.shape[1]}"
+        )
+    return Split(
+        texts=first.texts + second.texts,
+        labels=np.concatenate([first.labels, second.labels]).astype(np.float32),
+        ids=first.ids + second.ids,
+    )
+
+
+def stratification_targets(labels: np.ndarray) -> np.ndarray:
+    """Multi-hot labels plus a "no label" column: (n, labels + 1) int, for iterstrat."""
+    none = labels.sum(axis=1, keepdims=True) == 0
+    return np.concatenate([labels, none], axis=1).astype(int)
+
+
+def stratified_split(split: Split, fraction: float, seed: int) -> tuple[Split, Split]:
+    """Splits rows into (rest, held out) keeping every label's share close in both.
+
+    Iterative stratification (Sechidis et al., 2011; `iterstrat`'s
+    `MultilabelStratifiedShuffleSplit`), seeded. Rows without any label get their own
+    "no label" column, so they are spread in proportion too.
+
+    Args:
+        split: Rows to divide.
+        fraction: Share held out, in (0, 1).
+        seed: Random state; the same seed gives the same split.
+
+    Returns:
+        (remaining rows, held-out rows), each in the original order.
+    """
+    from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
+
+    if not 0 < fraction < 1:
+        raise ValueError(f"dev fraction must be in (0, 1), got {fraction}")
+    if len(split.texts) < 2:
+        raise ValueError("need at least two rows to split off a dev set")
+    targets = stratification_targets(split.labels)
+    splitter = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+    rest, held = next(splitter.split(np.zeros(len(targets)), targets))
+    return take(split, np.sort(rest)), take(split, np.sort(held))
+
+
+def read_id_list(path: str | Path) -> set[str]:
+    """Ids from a file: the `id` column of a CSV/TSV (e.g. `audit_labels.py`'s
+    label_issues.csv), else one id per line (blank lines and `#` comments skipped)."""
+    path = Path(path)
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    if path.suffix.lower() in (".csv", ".tsv") and lines:
+        delimiter = "," if table_format(path) == "csv" else "\t"
+        header = next(csv.reader(lines[:1], delimiter=delimiter))
+        if "id" in header:
+            with open(path, encoding="utf-8-sig", newline="") as f:
+                return {row["id"] for row in csv.DictReader(f, delimiter=delimiter)}
+    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+
+
+def drop_ids(split: Split, ids: Iterable[str]) -> Split:
+    """`split` without the rows whose id is in `ids` (ids it lacks are counted, logged)."""
+    ids = set(ids)
+    keep = np.array([i not in ids for i in split.ids], dtype=bool)
+    dropped = int((~keep).sum())
+    log.info("dropping %d of %d training rows by id (%d listed ids are not in train)",
+             dropped, len(keep), len(ids - set(split.ids)))  # fmt: skip
+    return take(split, keep)
+
+
+# Columns of the extra-training TSV that `src/augment.py` writes and `read_extra_rows` reads.
+EXTRA_COLUMNS = ("id", "text", "labels", "source")
+
+
+def read_extra_rows(path: str | Path, label_names: list[str]) -> Split:
+    """Extra training rows: a table with `text` and `labels` (label names joined by ","),
+    optional `id`; the labels must belong to `label_names`. A header alone gives no rows.
+
+    Raises:
+        DataFormatError: On a missing column, an empty text or an unknown label.
+    """
+    table = read_table(path)
+    if not table.rows:  # an augmentation run may keep nothing; that is no error
+        log.warning("%s holds no rows", path)
+    return parse_table(
+        table, label_names, text_col="text", id_col="id" if "id" in table.columns else None,
+        labels_col="labels", label_sep=",", id_prefix=f"extra-{Path(path).stem}",
+    )  # fmt: skip
+
+
+def write_extra_rows(path: str | Path, rows: Iterable[dict]) -> int:
+    """Writes rows ({"id", "text", "labels": [names], "source"}) as `read_extra_rows` reads
+    them: tab-separated, header first; whitespace runs in texts (tabs, line breaks)
+    become one space.
+
+    Returns:
+        The number of rows written.
+    """
+    count = 0
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write("\t".join(EXTRA_COLUMNS) + "\n")
+        for row in rows:
+            text = " ".join(row["text"].split())
+            f.write(f"{row['id']}\t{text}\t{','.join(row['labels'])}\t{row.get('source', '')}\n")
+            count += 1
+    return count
+
+
+def limit_rows(split: Split, limit: int | None) -> Split:
+    """The first `limit` rows (all when None or 0)."""
+    return take(split, np.arange(min(limit, len(split.texts)))) if limit else split
+
+
+def replace_train(data, train: Split):
+    """`data` (a `Dataset`) with another training split."""
+    return dataclasses.replace(data, train=train)

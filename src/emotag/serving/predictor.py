@@ -1,0 +1,290 @@
+"""Load a run directory and tag texts: the API shared by the CLI, demo and tests.
+
+Fast path: for runs whose SavedModel has the `token_ids` / `score_ids` endpoints (word
+vocabulary runs exported by this version), more than one batch of texts is first turned
+into ids in one pass, sorted by exact token count and scored in batches padded only to
+their own longest row. Other runs sort by character length and call `serve`. See
+`benchmarks/throughput.py` for the measured effect.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from pathlib import Path
+
+import emoji
+import numpy as np
+import tensorflow as tf
+
+from emotag.runs.thresholds import apply_thresholds
+from emotag.text.inputs import MAX_TEXT_CHARS, coerce_text
+
+log = logging.getLogger(__name__)
+
+ERRORS = ("raise", "skip")
+ENCODE_CHUNK = 4096  # texts per `token_ids` call on the fast path
+
+# One emoji per GoEmotions and SemEval-2018 E-c label for display; labels of other
+# datasets without an entry are shown without one.
+LABEL_EMOJI = {
+    "admiration": "🤩", "amusement": "😂", "anger": "😠", "annoyance": "😒",
+    "approval": "👍", "caring": "🤗", "confusion": "😕", "curiosity": "🤔",
+    "desire": "😍", "disappointment": "😞", "disapproval": "👎", "disgust": "🤢",
+    "embarrassment": "😳", "excitement": "🤗", "fear": "😨", "gratitude": "🙏",
+    "grief": "😢", "joy": "😃", "love": "❤️", "nervousness": "😬", "optimism": "🤞",
+    "pride": "😌", "realization": "💡", "relief": "😅", "remorse": "😔",
+    "sadness": "😞", "surprise": "😲", "neutral": "😐",
+    "positive": "🙂", "negative": "🙁", "ambiguous": "🤷",
+    # SemEval-2018 E-c labels not in GoEmotions (its others are above).
+    "anticipation": "👀", "pessimism": "😟", "trust": "🤝",
+}  # fmt: skip
+
+
+@dataclasses.dataclass
+class Prediction:
+    """The emotions found in one text."""
+
+    text: str
+    labels: list[str]  # predicted labels, most probable first
+    probabilities: dict[str, float]  # every label's probability
+    error: str | None = None  # why this item was not scored (errors="skip"); then no labels
+
+    def to_json(self) -> dict:
+        record = {
+            "text": self.text,
+            "labels": self.labels,
+            "scores": {name: round(self.probabilities[name], 4) for name in self.labels},
+            "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()},
+        }
+        if self.error is not None:
+            record["error"] = self.error
+        return record
+
+    def format(self) -> str:
+        if self.error is not None:
+            return f"(not scored: {self.error})"
+        if not self.labels:
+            return "(no emotion above its threshold)"
+        return ", ".join(
+            f"{LABEL_EMOJI.get(name, '')} {name} ({self.probabilities[name]:.2f})".strip()
+            for name in self.labels
+        )
+
+
+class Predictor:
+    """Tags texts with a run's SavedModel and calibrated thresholds.
+
+    Args:
+        run_dir: the run directory (holds `saved_model/`, `per_class_thresholds.npy`, ...).
+        batch_size: texts per graph call.
+        max_chars: longer texts are cut to this many characters (`emotag.text.inputs`).
+
+    Example:
+    >>> predictor = Predictor.load("artifacts/bilstm")
+    >>> predictor.predict(["Thank you so much!"])[0].labels
+    ['gratitude']
+    """
+
+    def __init__(self, run_dir: str | Path, batch_size: int = 256, max_chars: int = MAX_TEXT_CHARS):
+        self.run_dir = Path(run_dir)
+        saved_model = self.run_dir / "saved_model"
+        if not saved_model.is_dir():
+            raise FileNotFoundError(f"{saved_model} not found: is {run_dir} a trained run?")
+        self.model = load_saved_model(saved_model)
+        self.label_names = [n.decode("utf-8") for n in self.model.label_names().numpy()]
+        self.thresholds = np.load(self.run_dir / "per_class_thresholds.npy")
+        calibration = json.loads((self.run_dir / "thresholds.json").read_text())
+        self.at_least_one = bool(calibration.get("at_least_one", False))
+        self.batch_size = batch_size
+        self.max_chars = max_chars
+
+    load = classmethod(lambda cls, run_dir, **kw: cls(run_dir, **kw))
+
+    @property
+    def can_explain(self) -> bool:
+        return hasattr(self.model, "explain")
+
+    @property
+    def can_score_ids(self) -> bool:
+        """True when the SavedModel exposes `token_ids` / `score_ids` (the fast path)."""
+        return hasattr(self.model, "token_ids") and hasattr(self.model, "score_ids")
+
+    def prepare(self, texts, errors: str = "raise") -> tuple[list[str | None], dict[int, str]]:
+        """Coerces each item with `emotag.text.inputs.coerce_text`.
+
+        Args:
+            texts: a sequence of items (a single string is refused: pass a list).
+            errors: "raise" raises on the first bad item; "skip" records it.
+
+        Returns:
+            (texts with None at bad items, {index: error message}).
+        """
+        if errors not in ERRORS:
+            raise ValueError(f"errors must be one of {ERRORS}, got {errors!r}")
+        if isinstance(texts, (str, bytes)):
+            raise TypeError("pass a list of texts, not a single string")
+        prepared: list[str | None] = []
+        failures: dict[int, str] = {}
+        for i, item in enumerate(texts):
+            try:
+                prepared.append(coerce_text(item, self.max_chars))
+            except TypeError as err:
+                if errors == "raise":
+                    raise TypeError(f"text {i}: {err}") from None
+                prepared.append(None)
+                failures[i] = str(err)
+        return prepared, failures
+
+    def predict_proba(self, texts, errors: str = "raise") -> np.ndarray:
+        """Returns (len(texts), labels) probabilities; rows of bad items are NaN.
+
+        Args:
+            texts: strings (bytes are decoded as UTF-8; see `emotag.text.inputs`).
+            errors: "raise" (TypeError on a bad item) or "skip" (its row is NaN).
+        """
+        prepared, failures = self.prepare(texts, errors)
+        probs = np.full((len(prepared), len(self.label_names)), np.nan, dtype="float32")
+        good = [i for i, text in enumerate(prepared) if text is not None]
+        if good:
+            probs[good] = self._score([prepared[i] for i in good])
+        return probs
+
+    def _score(self, texts: list[str]) -> np.ndarray:
+        """Probabilities of valid texts, in their order."""
+        if len(texts) <= self.batch_size:  # one graph call, nothing to sort
+            return self.model.serve(tf.constant(texts, tf.string))["probabilities"].numpy()
+        probs = np.zeros((len(texts), len(self.label_names)), dtype="float32")
+        if self.can_score_ids:
+            ids, lengths = self._token_ids(texts)
+            order = np.argsort(lengths, kind="stable")
+            for start in range(0, len(texts), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                width = max(1, int(lengths[idx].max()))
+                batch = tf.constant(ids[idx, :width])  # (batch, own longest row)
+                probs[idx] = self.model.score_ids(batch)["probabilities"].numpy()
+            return probs
+        # Character length is the best length proxy without the token ids.
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        for start in range(0, len(texts), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            batch = tf.constant([texts[i] for i in idx], tf.string)
+            probs[idx] = self.model.serve(batch)["probabilities"].numpy()
+        return probs
+
+    def _token_ids(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(n, longest) int32 ids padded with 0, and (n,) token counts, from the graph."""
+        chunks, lengths = [], []
+        for start in range(0, len(texts), ENCODE_CHUNK):
+            out = self.model.token_ids(tf.constant(texts[start : start + ENCODE_CHUNK]))
+            chunks.append(out["token_ids"].numpy())
+            lengths.append(out["lengths"].numpy())
+        width = max(chunk.shape[1] for chunk in chunks)
+        ids = np.concatenate([np.pad(c, ((0, 0), (0, width - c.shape[1]))) for c in chunks])
+        return ids, np.concatenate(lengths)
+
+    def predict(
+        self, texts, threshold: float | None = None, errors: str = "raise"
+    ) -> list[Prediction]:
+        """Tags texts; `threshold` overrides the calibrated per-class thresholds.
+
+        Args:
+            texts: strings (bytes are decoded as UTF-8; see `emotag.text.inputs`).
+            threshold: one global threshold instead of the calibrated ones.
+            errors: "raise" raises TypeError on the first bad item (None, a number,
+                ...); "skip" returns a `Prediction` with `error` set for it instead.
+
+        Returns:
+            One `Prediction` per item, in order; `text` is the text as scored (cut to
+            `max_chars`), "" for an item that is not a text.
+        """
+        prepared, failures = self.prepare(texts, errors)
+        probs = np.full((len(prepared), len(self.label_names)), np.nan, dtype="float32")
+        good = [i for i, text in enumerate(prepared) if text is not None]
+        if good:
+            probs[good] = self._score([prepared[i] for i in good])
+        if threshold is None:
+            chosen = apply_thresholds(probs, self.thresholds, at_least_one=self.at_least_one)
+        else:
+            chosen = apply_thresholds(probs, np.full_like(self.thresholds, threshold))
+        results = []
+        for i, (text, row, on) in enumerate(zip(prepared, probs, chosen)):
+            if i in failures:
+                results.append(Prediction("", [], {}, error=failures[i]))
+                continue
+            labels = sorted(
+                (self.label_names[j] for j in np.flatnonzero(on)),
+                key=lambda name: -row[self.label_names.index(name)],
+            )
+            results.append(Prediction(text, labels, dict(zip(self.label_names, map(float, row)))))
+        return results
+
+    def explain(self, texts: list[str]) -> list[list[tuple[str, float]]]:
+        """Returns each text's (token, attention weight) pairs."""
+        if not self.can_explain:
+            raise ValueError(f"{self.run_dir} has no attention weights to explain")
+        prepared, _ = self.prepare(texts, errors="raise")
+        out = self.model.explain(tf.constant(prepared, tf.string))
+        tokens, weights = out["tokens"].numpy(), out["attention"].numpy()
+        return [
+            [(t.decode("utf-8"), float(w)) for t, w in zip(row_t, row_w) if t]
+            for row_t, row_w in zip(tokens, weights)
+        ]
+
+
+def serving_intra_op_threads(run_dir: str | Path) -> int | None:
+    """TensorFlow intra-op pool size a run serves fastest with; None = TensorFlow's default.
+
+    Word-vocabulary (BiLSTM) runs: 1. A recurrent step is a handful of small ops that lose
+    more to being split across cores than they gain, while the two directions and the two
+    halves of tokenisation already run side by side on the inter-op pool (one thread per
+    core by default). Measured in benchmarks/results/throughput.md. Other runs: None
+    (BERT's large matmuls use every core).
+    """
+    return 1 if (Path(run_dir) / "tokenizer.pkl").exists() else None
+
+
+def configure_threads(run_dir: str | Path, intra_op: int | None = None) -> bool:
+    """Sizes TensorFlow's intra-op pool for serving `run_dir`, if TensorFlow has not started.
+
+    TensorFlow fixes its pools when it runs its first op, so call this before anything
+    else uses TensorFlow; the setting is process-wide.
+
+    Args:
+        run_dir: the run to be served (picks the size by `serving_intra_op_threads`).
+        intra_op: a size to use instead; 0 keeps TensorFlow's default.
+
+    Returns:
+        True if the pool was set; False if the default stays or TensorFlow had started.
+    """
+    threads = serving_intra_op_threads(run_dir) if intra_op is None else intra_op
+    if not threads:
+        return False
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow is running: its pools cannot change any more
+        log.info("TensorFlow has started; intra-op threads stay as they are")
+        return False
+    return True
+
+
+def load_saved_model(path: str | Path):
+    """`tf.saved_model.load`, importing tensorflow_text first if the graph needs its ops.
+
+    Transformer runs tokenise with tensorflow-text ops, which TensorFlow knows only once
+    `tensorflow_text` is imported; BiLSTM runs load without it.
+    """
+    try:
+        return tf.saved_model.load(str(path))
+    except Exception as err:  # noqa: BLE001  TF raises several types for unknown ops
+        if "Op type not registered" not in str(err):
+            raise
+    import tensorflow_text  # noqa: F401  registers the ops
+
+    return tf.saved_model.load(str(path))
+
+
+def emoji_for(label: str) -> str:
+    """The display emoji of a label ('' when it has none)."""
+    return emoji.emojize(LABEL_EMOJI.get(label, ""))

