@@ -72,3 +72,17 @@ def test_paired_bootstrap_separates_a_real_gain_from_none():
 def test_empty_split_is_refused():
     with pytest.raises(ValueError, match="empty"):
         bootstrap_scores(np.zeros((0, 3)), np.zeros((0, 3)))
+
+
+def test_paired_bootstrap_over_seeds_averages_the_runs():
+    rng = np.random.default_rng(5)
+    y = rng.random((500, 2)) < 0.4
+    runs_a = [np.where(rng.random(y.shape) < 0.75, y, ~y) for _ in range(3)]
+    runs_b = [np.where(rng.random(y.shape) < 0.85, y, ~y) for _ in range(3)]
+    result = paired_bootstrap(y, runs_a, runs_b, resamples=200)
+    mean_a = np.mean([f1_score(y, p, average="macro") for p in runs_a])
+    mean_b = np.mean([f1_score(y, p, average="macro") for p in runs_b])
+    assert result["macro_f1"]["a"] == pytest.approx(mean_a)
+    assert result["macro_f1"]["difference"] == pytest.approx(mean_b - mean_a)
+    with pytest.raises(ValueError, match="do not match"):
+        paired_bootstrap(y, runs_a, [y[:10]])

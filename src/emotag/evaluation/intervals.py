@@ -133,6 +133,9 @@ def paired_bootstrap(
 ) -> dict[str, dict]:
     """Paired bootstrap of score(B) - score(A) on the same resampled rows.
 
+    `pred_a` and `pred_b` may each be one `(n, C)` prediction or a list of them (runs of
+    several seeds): a score is then the mean over the list, and every list member is
+    scored on the same resampled rows, so the test is of the seed-averaged difference.
     The two-sided p-value is the share of resampled differences at least as far from
     the observed difference as the observed difference is from 0 (the shifted
     distribution of Berg-Kirkpatrick et al., 2012), with a +1 correction so it is
@@ -140,29 +143,40 @@ def paired_bootstrap(
 
     Returns:
         {metric: {"a", "b", "difference", "interval": [lo, hi], "p_value"}} for
-        macro_f1, micro_f1, jaccard, and per_class_f1 as {label index: {...}}.
+        macro_f1, micro_f1, jaccard, and per_class_f1 as a list (one dict per class).
     """
     y_true = np.asarray(y_true)
     n = len(y_true)
-    jac_a, jac_b = jaccard_per_example(y_true, pred_a), jaccard_per_example(y_true, pred_b)
+    runs_a = [np.asarray(p) for p in (pred_a if isinstance(pred_a, list) else [pred_a])]
+    runs_b = [np.asarray(p) for p in (pred_b if isinstance(pred_b, list) else [pred_b])]
+    for pred in runs_a + runs_b:
+        if pred.shape != y_true.shape:
+            raise ValueError(f"predictions {pred.shape} do not match gold {y_true.shape}")
     ones = np.ones((1, n))  # the observed scores are the "resample" that takes every row once
-    observed_a = scores_of_counts(*_counts(y_true, pred_a, ones), ones @ jac_a, n)
-    observed_b = scores_of_counts(*_counts(y_true, pred_b, ones), ones @ jac_b, n)
+    observed_a, observed_b = _mean_scores(y_true, runs_a, ones), _mean_scores(y_true, runs_b, ones)
     diffs: dict[str, list] = {k: [] for k in observed_a}
     for i, child in enumerate(np.random.SeedSequence(seed).spawn(-(-resamples // _CHUNK))):
         w = resample_weights(n, min(_CHUNK, resamples - i * _CHUNK), child)
-        a = scores_of_counts(*_counts(y_true, pred_a, w), w @ jac_a, n)
-        b = scores_of_counts(*_counts(y_true, pred_b, w), w @ jac_b, n)
+        a, b = _mean_scores(y_true, runs_a, w), _mean_scores(y_true, runs_b, w)
         for k in diffs:
             diffs[k].append(b[k] - a[k])
     out = {}
     for k in diffs:
         d = np.concatenate(diffs[k])
         obs_a, obs_b = np.squeeze(observed_a[k], 0), np.squeeze(observed_b[k], 0)
-        observed = obs_b - obs_a
-        summary = _summarise(d, obs_a, obs_b, observed, confidence)
+        summary = _summarise(d, obs_a, obs_b, obs_b - obs_a, confidence)
         out[k] = summary if k != "per_class_f1" else _per_class(summary)
     return out
+
+
+def _mean_scores(y_true, runs, weights) -> dict[str, np.ndarray]:
+    """Scores of each run on the weighted rows, averaged over the runs."""
+    n = len(y_true)
+    each = [
+        scores_of_counts(*_counts(y_true, p, weights), weights @ jaccard_per_example(y_true, p), n)
+        for p in runs
+    ]
+    return {k: np.mean([s[k] for s in each], axis=0) for k in each[0]}
 
 
 def _summarise(d, a, b, observed, confidence) -> dict:
