@@ -10,7 +10,7 @@ import pytest
 
 from emotag.data.datasets import SEMEVAL_EC_LABELS, DatasetSpec, load_dataset
 from emotag.data.goemotions import DataFormatError, Dataset, GoEmotions
-from emotag.data.splits import read_id_list, stratified_split, write_extra_rows
+from emotag.data.splits import read_id_list, stratified_split, take, write_extra_rows
 from emotag.data.tables import read_table
 
 HEADER = "ID\tTweet\t" + "\t".join(SEMEVAL_EC_LABELS)
@@ -249,3 +249,76 @@ def test_an_empty_extra_file_adds_nothing(tmp_path):
     spec = DatasetSpec(dataset="semeval-ec", data_dir=str(directory),
                        extra_train=str(tmp_path / "none.tsv"))  # fmt: skip
     assert len(load_dataset(spec).train.texts) == 12
+
+
+def test_invalid_utf8_names_file_line_and_byte(tmp_path):
+    """Regression (issue 15): a bare UnicodeDecodeError named neither file nor row."""
+    from emotag.data.tables import read_table
+
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"text,joy\nfine,1\nbad \xff\xfe here,0\n")
+    message = r"bad\.csv:3: not valid UTF-8 \(byte 0xff at column 5\)"
+    with pytest.raises(DataFormatError, match=message):
+        read_table(path)
+    jsonl = tmp_path / "bad.jsonl"
+    jsonl.write_bytes(b'{"text": "ok", "joy": 1}\n{"text": "\xc3("}\n')
+    with pytest.raises(DataFormatError, match=r"bad\.jsonl:2: not valid UTF-8"):
+        read_table(jsonl)
+
+
+def test_invalid_utf8_in_goemotions_split_and_id_list(tmp_path, tiny_data_dir):
+    import shutil
+
+    from emotag.data.goemotions import load_goemotions
+    from emotag.data.splits import read_id_list
+
+    data = tmp_path / "ge"
+    shutil.copytree(tiny_data_dir, data)
+    with open(data / "dev.tsv", "ab") as f:
+        f.write(b"caf\xe9 latte\t0\tdevX\n")  # Latin-1, not UTF-8
+    lines = (data / "dev.tsv").read_bytes().count(b"\n")
+    with pytest.raises(DataFormatError, match=rf"dev\.tsv:{lines}: not valid UTF-8 \(byte 0xe9"):
+        load_goemotions(data)
+    ids = tmp_path / "ids.txt"
+    ids.write_bytes(b"a1\n\x80b2\n")
+    with pytest.raises(DataFormatError, match=r"ids\.txt:2: not valid UTF-8"):
+        read_id_list(ids)
+
+
+def test_empty_goemotions_split_is_refused(tmp_path, tiny_data_dir):
+    import shutil
+
+    from emotag.data.goemotions import load_goemotions
+
+    data = tmp_path / "ge"
+    shutil.copytree(tiny_data_dir, data)
+    (data / "dev.tsv").write_text("")
+    with pytest.raises(DataFormatError, match=r"dev\.tsv: no examples"):
+        load_goemotions(data)
+
+
+def test_a_csv_too_small_for_a_dev_split_is_refused(tmp_path, monkeypatch):
+    train = tmp_path / "train.csv"
+    test = tmp_path / "test.csv"
+    test.write_text("text,joy\nhello,1\n")
+    spec = DatasetSpec(dataset="csv", train_file=str(train), test_file=str(test))
+    train.write_text("text,joy\nonly row,1\n")
+    with pytest.raises(DataFormatError, match=r"train\.csv: 1 rows are too few .* 0 dev rows"):
+        load_dataset(spec)
+    # Whatever the splitter returns, an empty dev split never goes on to calibration.
+    import emotag.data.datasets as datasets
+
+    train.write_text("text,joy\n" + "".join(f"row {i},{i % 2}\n" for i in range(5)))
+    monkeypatch.setattr(datasets, "stratified_split", lambda s, f, seed: (s, take(s, [])))
+    with pytest.raises(DataFormatError, match=r"5 rows are too few .* leave 0 dev rows"):
+        load_dataset(spec)
+
+
+def test_an_empty_test_table_is_refused(tmp_path):
+    train = tmp_path / "train.csv"
+    train.write_text("text,joy\n" + "".join(f"row {i},{i % 2}\n" for i in range(40)))
+    test = tmp_path / "test.csv"
+    test.write_text("text,joy\n")
+    spec = DatasetSpec(dataset="csv", train_file=str(train), test_file=str(test))
+    with pytest.raises(DataFormatError, match=r"test\.csv: no examples in the test split"):
+        load_dataset(spec)

@@ -40,6 +40,7 @@ from emotag.data.splits import (
     read_id_list,
     replace_train,
     stratified_split,
+    take,
 )
 from emotag.data.tables import (
     FORMATS,
@@ -195,8 +196,19 @@ def _assemble(spec: DatasetSpec, tables: dict[str, Table | None], label_names, *
         for name, table in tables.items()
         if table is not None
     }
+    for name, split in splits.items():
+        if not split.texts:  # an empty dev or test split would calibrate or score nothing
+            raise DataFormatError(f"{tables[name].path}: no examples in the {name} split")
     if "dev" not in splits:
-        train, dev = stratified_split(splits["train"], spec.dev_fraction, spec.split_seed)
+        train, dev = splits["train"], take(splits["train"], [])
+        if len(train.texts) >= 2:
+            train, dev = stratified_split(splits["train"], spec.dev_fraction, spec.split_seed)
+        if not dev.texts or not train.texts:
+            raise DataFormatError(
+                f"{tables['train'].path}: {len(splits['train'].texts)} rows are too few to hold "
+                f"out a dev fraction of {spec.dev_fraction} (it would leave {len(dev.texts)} "
+                "dev rows); give a --dev-file or more training rows"
+            )
         log.info("no dev file: %d training rows held out as dev (iterative stratification, "
                  "seed %d)", len(dev.texts), spec.split_seed)  # fmt: skip
         splits.update(train=train, dev=dev)

@@ -6,6 +6,7 @@ re-exported here so callers can import everything data-related from one place.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
@@ -23,6 +24,7 @@ from emotag.data.taxonomy import (
     taxonomy_labels,
     taxonomy_matrix,
 )
+from emotag.data.textfile import DataFormatError, read_text
 
 __all__ = [
     "GOEMOTIONS_ENV",
@@ -66,11 +68,6 @@ UPSTREAM_FILES = (*REQUIRED_FILES, "ekman_mapping.json", "sentiment_dict.json")
 # The shared copy renames sentiment_dict.json; writing both names keeps either layout working.
 _ALIASES = {"sentiment_dict.json": "sentiment_mapping.json"}
 _LABEL_ID = re.compile(r"-?[0-9]+")
-
-
-class DataFormatError(ValueError):
-    """A data file row that breaks its format (GoEmotions: `text<TAB>ids<TAB>comment_id`;
-    other datasets: see `emotag.data.datasets`); the message names the file and row."""
 
 
 @dataclass(frozen=True)
@@ -263,7 +260,7 @@ def read_split(path: str | Path, n_labels: int) -> Split:
     path = Path(path)
     texts, ids, rows = [], [], []
     # newline="\n" so that a stray "\r" or U+2028 inside a text does not split the row.
-    with open(path, encoding="utf-8", newline="\n") as f:
+    with io.StringIO(read_text(path, strip_bom=False), newline="\n") as f:
         for lineno, line in enumerate(f, start=1):
             line = line.removesuffix("\n").removesuffix("\r")
             try:
@@ -310,4 +307,6 @@ def load_goemotions(
         logger.info(
             "%s: %d examples, %d %s labels", name, len(fine.texts), labels.shape[1], taxonomy
         )
+        if not fine.texts:  # an empty dev split would calibrate on nothing
+            raise DataFormatError(f"{directory / f'{name}.tsv'}: no examples")
     return GoEmotions(**splits, label_names=taxonomy_labels(taxonomy, directory), taxonomy=taxonomy)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,6 +17,7 @@ import numpy as np
 
 from emotag.data.goemotions import Split
 from emotag.data.tables import parse_table, read_table, table_format
+from emotag.data.textfile import read_text
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +84,13 @@ def read_id_list(path: str | Path) -> set[str]:
     """Ids from a file: the `id` column of a CSV/TSV (e.g. `audit_labels.py`'s
     label_issues.csv), else one id per line (blank lines and `#` comments skipped)."""
     path = Path(path)
-    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    text = read_text(path)
+    lines = text.splitlines()
     if path.suffix.lower() in (".csv", ".tsv") and lines:
         delimiter = "," if table_format(path) == "csv" else "\t"
         header = next(csv.reader(lines[:1], delimiter=delimiter))
         if "id" in header:
-            with open(path, encoding="utf-8-sig", newline="") as f:
+            with io.StringIO(text, newline="") as f:
                 return {row["id"] for row in csv.DictReader(f, delimiter=delimiter)}
     return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
 

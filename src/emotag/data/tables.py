@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import re
 from collections.abc import Sequence
@@ -26,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from emotag.data.goemotions import DataFormatError, Split
+from emotag.data.goemotions import Split
+from emotag.data.textfile import DataFormatError, read_text
 
 FORMATS = {
     ".csv": "csv",
@@ -84,7 +86,7 @@ def read_table(path: str | Path) -> Table:
         return _read_jsonl(path)
     # utf-8-sig drops a byte-order mark; newline="" lets csv see quoted line breaks and
     # keeps a stray "\r" or U+2028 inside a TSV text from splitting its row.
-    with open(path, encoding="utf-8-sig", newline="") as f:
+    with io.StringIO(read_text(path), newline="") as f:
         if kind == "csv":
             reader = csv.reader(f)
             records, start = [], 1
@@ -115,7 +117,7 @@ def read_table(path: str | Path) -> Table:
 def _read_jsonl(path: Path) -> Table:
     columns: dict[str, None] = {}
     rows = []
-    with open(path, encoding="utf-8-sig") as f:
+    with io.StringIO(read_text(path), newline=None) as f:
         for n, line in enumerate(f, start=1):
             if not line.strip():
                 continue
