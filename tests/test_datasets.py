@@ -309,7 +309,7 @@ def test_a_csv_too_small_for_a_dev_split_is_refused(tmp_path, monkeypatch):
     import emotag.data.datasets as datasets
 
     train.write_text("text,joy\n" + "".join(f"row {i},{i % 2}\n" for i in range(5)))
-    monkeypatch.setattr(datasets, "stratified_split", lambda s, f, seed: (s, take(s, [])))
+    monkeypatch.setattr(datasets, "stratified_split", lambda s, f, seed: (s, take(s, np.arange(0))))
     with pytest.raises(DataFormatError, match=r"5 rows are too few .* leave 0 dev rows"):
         load_dataset(spec)
 

@@ -30,6 +30,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
+
 from emotag.config import choice
 from emotag.data.goemotions import SPLITS, TAXONOMIES, DataFormatError, Dataset, load_goemotions
 from emotag.data.splits import (
@@ -200,7 +202,7 @@ def _assemble(spec: DatasetSpec, tables: dict[str, Table | None], label_names, *
         if not split.texts:  # an empty dev or test split would calibrate or score nothing
             raise DataFormatError(f"{tables[name].path}: no examples in the {name} split")
     if "dev" not in splits:
-        train, dev = splits["train"], take(splits["train"], [])
+        train, dev = splits["train"], take(splits["train"], np.arange(0))
         if len(train.texts) >= 2:
             train, dev = stratified_split(splits["train"], spec.dev_fraction, spec.split_seed)
         if not dev.texts or not train.texts:
