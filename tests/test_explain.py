@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -52,6 +54,28 @@ def test_write_explanations_files(tmp_path):
     written = write_explanations(["Thank you <3", "no"], [PAIRS, []], [["love"], []], tmp_path)
     assert [p.name for p in written] == ["001.html", "001.png", "002.html", "002.png"]
     assert "(none)" in (tmp_path / "002.html").read_text(encoding="utf-8")
+
+
+def test_write_explanations_without_matplotlib_names_the_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as in a `pip install emotag` env
+    with pytest.raises(ImportError, match=r"emotag\[app\]"):
+        write_explanations(["Thank you <3"], [PAIRS], [["love"]], tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # failed before writing anything
+    assert "emotag-heatmap" in heatmap_html(PAIRS)  # HTML needs no matplotlib
+
+
+def test_predict_command_starts_without_matplotlib():
+    # matplotlib is not a base dependency: `emotag predict` must start without it. (Keras
+    # imports it whenever it is installed, so "not in sys.modules" would not say that.)
+    script = (
+        "import sys\n"
+        "sys.modules['matplotlib'] = None  # as if not installed\n"
+        "import emotag.commands.predict\n"
+        "print('started')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split()[-1] == "started"
 
 
 @pytest.mark.slow

@@ -4,18 +4,21 @@ The same rendering serves the Gradio app, `inference.py --explain-out` and the n
 A token's shade is its weight divided by the text's largest weight, so the most attended
 token is always fully coloured whatever the text's length (weights sum to 1 over tokens,
 which makes raw weights of long texts all look pale).
+
+matplotlib, which draws the PNGs, is imported on first use: it is not a base dependency
+(`pip install "emotag[app]"` brings it), so tagging and HTML heat maps work without it.
 """
 
 from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import emoji
-from matplotlib import font_manager
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ft2font import FT2Font
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 # Amber: readable behind black text at every alpha, and not a colour of "good" or "bad".
 HEAT_RGB = (245, 158, 11)
@@ -87,6 +90,27 @@ def write_heatmap_html(
     return path
 
 
+def _matplotlib():
+    """matplotlib's font manager, Agg canvas, Figure and FT2Font, imported on first use.
+
+    Returns:
+        `(font_manager, FigureCanvasAgg, Figure, FT2Font)`.
+
+    Raises:
+        ImportError: naming the extra that installs matplotlib.
+    """
+    try:
+        from matplotlib import font_manager
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.ft2font import FT2Font
+    except ImportError as err:
+        raise ImportError(
+            'PNG heat maps need matplotlib: pip install "emotag[app]" (or matplotlib)'
+        ) from err
+    return font_manager, FigureCanvasAgg, Figure, FT2Font
+
+
 def _drawable(token: str, charmap: set[int]) -> str:
     # Matplotlib's bundled font has no emoji: spell them out, then mark any other glyph
     # the font lacks instead of letting it draw an empty box with a warning.
@@ -110,6 +134,7 @@ def plot_heatmap(
     Returns:
         The matplotlib Figure (drawn on the Agg canvas; pyplot is not used).
     """
+    font_manager, FigureCanvasAgg, Figure, FT2Font = _matplotlib()
     font_path = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans"))
     charmap = set(FT2Font(font_path).get_charmap())
     tokens = [_drawable(t, charmap) for t, _ in pairs] or ["(no tokens)"]
@@ -171,6 +196,7 @@ def write_explanations(
     Returns:
         The written paths, HTML and PNG of each text in turn.
     """
+    _matplotlib()  # fail before writing anything when the PNGs cannot be drawn
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
