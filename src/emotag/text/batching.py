@@ -6,6 +6,22 @@ import numpy as np
 import tensorflow as tf
 
 
+def bucketed_batch_count(lengths: np.ndarray, batch_size: int, boundaries: tuple[int, ...]) -> int:
+    """Batches per epoch of a length-bucketed `make_dataset` (each bucket ends part-full).
+
+    Args:
+        lengths: (n,) token counts of the texts (0 counts as 1, as `make_dataset` keeps one pad).
+        batch_size: texts per batch.
+        boundaries: length bucket edges; bucket i holds lengths in [edge i-1, edge i).
+
+    Returns:
+        The number of batches per epoch, whatever the shuffle order.
+    """
+    lengths = np.maximum(np.asarray(lengths, dtype="int64"), 1)
+    buckets = np.bincount(np.digitize(lengths, boundaries), minlength=len(boundaries) + 1)
+    return int(np.sum(-(-buckets // batch_size)))
+
+
 def make_dataset(
     ids: list[np.ndarray],
     labels: np.ndarray | None = None,
@@ -26,7 +42,8 @@ def make_dataset(
         boundaries: length bucket edges.
 
     Returns:
-        A `tf.data.Dataset` of `ids` or `(ids, labels)` batches, ids (batch, time) int32.
+        A `tf.data.Dataset` of `ids` or `(ids, labels)` batches, ids (batch, time) int32,
+        whose cardinality is its number of batches (bucketed or not).
     """
     lengths = np.array([len(x) for x in ids], dtype="int32")
     padded = np.zeros((len(ids), max(1, lengths.max(initial=1))), dtype="int32")
@@ -45,4 +62,8 @@ def make_dataset(
         [batch_size] * (len(boundaries) + 1),
         pad_to_bucket_boundary=False,
     )
+    # Bucketing hides the epoch's size from tf.data; stating it gives Keras' epoch-1
+    # progress bar its total (and fails loudly if the count were ever wrong).
+    steps = bucketed_batch_count(lengths, batch_size, boundaries)
+    ds = ds.apply(tf.data.experimental.assert_cardinality(steps))
     return ds.prefetch(tf.data.AUTOTUNE)

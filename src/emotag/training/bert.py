@@ -43,7 +43,7 @@ from emotag.models.encoders import encode_texts, load_encoder, sequence_length
 from emotag.models.export import export_saved_model
 from emotag.runs.info import write_run_info
 from emotag.runs.writer import RunWriter
-from emotag.text.batching import make_dataset
+from emotag.text.batching import bucketed_batch_count, make_dataset
 from emotag.training.callbacks import selection_callbacks
 from emotag.training.losses import make_loss
 from emotag.training.schedules import WarmupLinearDecay
@@ -104,8 +104,7 @@ def short_name(spec: str) -> str:
 
 def steps_per_epoch(lengths: np.ndarray, batch_size: int, boundaries: tuple[int, ...]) -> int:
     """Batches `make_dataset` yields per epoch: each length bucket ends with a partial one."""
-    buckets = np.bincount(np.digitize(lengths, boundaries), minlength=len(boundaries) + 1)
-    return int(np.sum(np.ceil(buckets / batch_size)))
+    return bucketed_batch_count(lengths, batch_size, boundaries)
 
 
 def predict_by_length(model: keras.Model, ids: list[np.ndarray]) -> np.ndarray:
