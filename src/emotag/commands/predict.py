@@ -12,18 +12,17 @@ Output: one line per text with its emotions, emoji and probabilities, or JSON Li
 with --json. --threshold replaces the calibrated per-class thresholds by one value.
 --explain-out DIR writes each text's attention heat map as DIR/001.html and DIR/001.png, ...
 
-Bad input never stops the run: lines are split on "\n" only and invalid UTF-8 bytes
+Bad input never stops the run: lines are split on "\\n" only and invalid UTF-8 bytes
 become U+FFFD, texts over emotag.text.inputs.MAX_TEXT_CHARS characters are cut, and an item
 that cannot be scored is reported on its own line ("error" in JSON Lines).
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 
-from emotag.config import add_intra_op_threads_flag
+from emotag.config import dataclass_parser, non_negative_int, option
 from emotag.serving.explain import write_explanations
 from emotag.serving.predictor import Predictor, configure_threads
 from emotag.text.inputs import json_line
@@ -31,30 +30,28 @@ from emotag.text.inputs import json_line
 
 @dataclasses.dataclass
 class InferenceConfig:
-    model: str  # run directory
-    texts: list[str]  # texts given on the command line
-    file: str | None = None  # one text per line
-    json: bool = False  # JSON Lines output
-    explain: bool = False  # print tokens with attention weights
-    explain_out: str | None = None  # directory for one HTML + PNG heat map per text
-    threshold: float | None = None  # one global threshold instead of the calibrated ones
-    batch_size: int = 256
-    intra_op_threads: int | None = None  # None: what the run serves best with; 0: TF default
+    model: str  # run directory, e.g. artifacts/<run>
+    # texts to tag; none = read --file, else standard input (one text per line)
+    texts: list[str] = option(default_factory=list, positional=True, nargs="*")
+    file: str | None = None  # read texts from this file, one per line
+    json: bool = False  # write JSON Lines (one record per text) instead of readable lines
+    explain: bool = False  # print each token's attention weight (attention models)
+    # write each text's attention heat map as DIR/001.html and DIR/001.png, ...
+    explain_out: str | None = option(None, metavar="DIR")
+    threshold: float | None = None  # one global threshold in (0, 1) instead of the calibrated ones
+    batch_size: int = 256  # texts per SavedModel call
+    # TensorFlow intra-op threads per process; None = what the run serves best with
+    # (1 for BiLSTM runs), 0 = TensorFlow's default (one per core)
+    intra_op_threads: int | None = option(None, type=non_negative_int)
+
+
+def build_parser():
+    """The command line of `emotag predict` (flags and help from `InferenceConfig`)."""
+    return dataclass_parser(InferenceConfig, __doc__)
 
 
 def parse_args(argv=None) -> InferenceConfig:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--model", required=True, help="run directory, e.g. artifacts/<run>")
-    parser.add_argument("texts", nargs="*", help="texts to tag")
-    parser.add_argument("--file", help="read texts from this file, one per line")
-    parser.add_argument("--json", action="store_true", help="write JSON Lines")
-    parser.add_argument("--explain", action="store_true", help="show attention weight per token")
-    parser.add_argument("--explain-out", metavar="DIR", help="write heat maps (HTML + PNG) here")
-    parser.add_argument("--threshold", type=float, help="global threshold in (0, 1)")
-    parser.add_argument("--batch-size", type=int, default=256)
-    add_intra_op_threads_flag(parser)
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.threshold is not None and not 0 < args.threshold < 1:
         parser.error("--threshold must be between 0 and 1")

@@ -4,27 +4,28 @@ Usage:
     python src/batch_predict.py --model artifacts/<run> --input texts.txt \\
         --output predictions.jsonl
     python src/batch_predict.py --model gs://bucket/run --input gs://bucket/texts.txt \\
-        --output gs://bucket/out/predictions.jsonl --runner DataflowRunner --project P ...
+        --output gs://bucket/out/predictions.jsonl -- --runner DataflowRunner --project P ...
 
 One text per "\\n"-terminated line (invalid UTF-8 replaced by U+FFFD, as in
 src/inference.py). Output: JSON Lines, one record per input line, each the CLI's JSON
 record plus "line" (1-based input line number); an item that cannot be scored has
 "error" set and no labels, and never fails its batch.
 
-Every other argument is a Beam pipeline option, so the same command runs on any runner
-(workers need this package importable: --setup_file or a container image). Without
---runner it runs locally on the DirectRunner's in-process engine (FnApiRunner), named
-directly because the DirectRunner first tries Prism, a binary it downloads at run time.
-Each worker process loads the SavedModel once (`EmotagModelHandler.load_model`) and
-RunInference batches elements for it
-(`BatchElements`, sizes from --min-batch / --max-batch). Records are written in input
+Arguments after a `--` separator are Beam pipeline options, so the same command runs on
+any runner (workers need this package importable: --setup_file or a container image); a
+flag before `--` that is not one of this command's is an error, never passed on to Beam.
+Without --runner it runs locally on the DirectRunner's in-process engine (FnApiRunner),
+named directly because the DirectRunner first tries Prism, a binary it downloads at run
+time. Each worker process loads the SavedModel once (`EmotagModelHandler.load_model`) and
+RunInference batches elements for it (`BatchElements`, sizes from --min-batch /
+--max-batch). Records are written in input
 order when the output is a local file (one shard, sorted by "line" after the pipeline);
 on a cluster the shards are unordered and "line" gives the order.
 """
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -42,7 +43,7 @@ from apache_beam.ml.inference.base import (
 )
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from emotag.config import add_intra_op_threads_flag
+from emotag.config import dataclass_parser, non_negative_int, option
 from emotag.text.inputs import json_line
 
 log = logging.getLogger("batch_predict")
@@ -140,35 +141,61 @@ def sort_local_output(path: str) -> int:
     return len(records)
 
 
-def parse_args(argv=None) -> tuple[argparse.Namespace, list[str]]:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--model", required=True, help="run directory")
-    parser.add_argument("--input", required=True, help="text file, one text per line")
-    parser.add_argument("--output", required=True, help="JSON Lines file to write")
-    parser.add_argument("--min-batch", type=int, default=32)
-    parser.add_argument("--max-batch", type=int, default=512)
-    parser.add_argument("--threshold", type=float, help="global threshold in (0, 1)")
-    add_intra_op_threads_flag(parser)
-    return parser.parse_known_args(argv)
+@dataclasses.dataclass
+class BatchConfig:
+    model: str  # run directory (any path the workers can read, e.g. gs://bucket/run)
+    input: str  # text file, one text per line
+    output: str  # JSON Lines file to write, one record per input line
+    min_batch: int = 32  # smallest batch RunInference forms (BatchElements)
+    max_batch: int = 512  # largest batch RunInference forms; also the Predictor's batch size
+    threshold: float | None = None  # one global threshold in (0, 1) instead of the calibrated ones
+    # TensorFlow intra-op threads per worker process; None = what the run serves best with
+    # (1 for BiLSTM runs), 0 = TensorFlow's default (one per core)
+    intra_op_threads: int | None = option(None, type=non_negative_int)
+
+
+def build_parser():
+    """The command line of `emotag batch` before the `--` that starts the Beam options."""
+    parser = dataclass_parser(BatchConfig, __doc__)
+    parser.usage = "%(prog)s --model RUN --input FILE --output FILE [flags] [-- BEAM_OPTION ...]"
+    parser.epilog = "Everything after -- is a Beam pipeline option, e.g. -- --runner=DataflowRunner"
+    return parser
+
+
+def split_beam_options(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(this command's arguments, Beam's): Beam's are the ones after the first `--`."""
+    if "--" not in argv:
+        return list(argv), []
+    cut = argv.index("--")
+    return argv[:cut], argv[cut + 1 :]
+
+
+def parse_args(argv=None) -> tuple[BatchConfig, list[str]]:
+    """The command's config and the Beam pipeline options; unknown flags are an error."""
+    own, beam_args = split_beam_options(list(sys.argv[1:] if argv is None else argv))
+    parser = build_parser()
+    config = BatchConfig(**vars(parser.parse_args(own)))
+    if config.threshold is not None and not 0 < config.threshold < 1:
+        parser.error("--threshold must be between 0 and 1")
+    return config, beam_args
 
 
 def run(argv=None) -> int:
     """Runs the pipeline; returns the number of records written (-1 if not local)."""
-    args, beam_args = parse_args(argv)
+    config, beam_args = parse_args(argv)
     handler = EmotagModelHandler(
-        args.model, args.min_batch, args.max_batch, args.threshold, args.intra_op_threads
-    )
+        config.model, config.min_batch, config.max_batch, config.threshold,
+        config.intra_op_threads,
+    )  # fmt: skip
     if not any(arg.startswith("--runner") for arg in beam_args):
         beam_args = [f"--runner={LOCAL_RUNNER}", *beam_args]
     options = PipelineOptions(beam_args)
     with beam.Pipeline(options=options) as pipeline:
-        build_pipeline(pipeline, args.input, args.output, handler)
-    if not Path(args.output).exists():  # a remote filesystem: records carry "line"
+        build_pipeline(pipeline, config.input, config.output, handler)
+    if not Path(config.output).exists():  # a remote filesystem: records carry "line"
         return -1
-    count = sort_local_output(args.output)
-    log.info("%d records written to %s", count, args.output)
+    count = sort_local_output(config.output)
+    log.info("%d records written to %s", count, config.output)
     return count
 
 
