@@ -17,14 +17,19 @@ import gradio as gr
 import numpy as np
 from matplotlib.figure import Figure
 
-from emotag.app.views import CSS, chips_html, message_html, probability_figure
+from emotag.app.views import (
+    CSS,
+    DEFAULT_MAX_CHARS,
+    chips_html,
+    message_html,
+    probability_figure,
+)
 from emotag.serving.explain import heatmap_html
 
 log = logging.getLogger(__name__)
 
 PER_CLASS = "Calibrated per-class thresholds"
 GLOBAL = "One global threshold"
-DEFAULT_MAX_CHARS = 2000
 EXAMPLES = [
     "OMG, yep!!! That is the final answer! Thank you so much!",
     "I'm not angry, just really disappointed in how this turned out.",

@@ -16,6 +16,8 @@ from matplotlib.lines import Line2D
 
 from emotag.serving.predictor import emoji_for
 
+# Longest text the demo scores; a longer one gets a message (a pasted file is a mistake).
+DEFAULT_MAX_CHARS = 2000
 CSS = """
 .emotag-chips { display: flex; flex-wrap: wrap; gap: 8px; padding: 4px 0; }
 .emotag-chip { display: inline-flex; align-items: center; gap: 6px; padding: 6px 12px;

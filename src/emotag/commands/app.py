@@ -15,7 +15,6 @@ also an API endpoint, `/predict`, usable with `gradio_client`.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import logging
 import os
@@ -24,8 +23,8 @@ from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from a demo
 
-from emotag.app.ui import DEFAULT_MAX_CHARS, build_app, launch
-from emotag.config import setup_logging
+from emotag.app.views import DEFAULT_MAX_CHARS
+from emotag.config import dataclass_parser, option, setup_logging
 from emotag.serving.predictor import Predictor
 
 log = logging.getLogger("app")
@@ -33,24 +32,22 @@ log = logging.getLogger("app")
 
 @dataclasses.dataclass
 class AppConfig:
-    model: list[str]  # run directories; the first is selected at start
-    host: str = "127.0.0.1"  # 0.0.0.0 to accept other machines
-    port: int = 7860
-    share: bool = False  # public *.gradio.live link
+    # run directory; repeat for several runs, picked in the page (the first at start)
+    model: list[str] = option(action="append")
+    host: str = "127.0.0.1"  # address to listen on; 0.0.0.0 accepts other machines
+    port: int = 7860  # port to listen on
+    share: bool = False  # also serve through a public *.gradio.live link
     max_chars: int = DEFAULT_MAX_CHARS  # longer texts get a message, not a prediction
     queue_size: int = 32  # waiting requests beyond this are refused
 
 
+def build_parser():
+    """The command line of `emotag app` (flags and help from `AppConfig`)."""
+    return dataclass_parser(AppConfig, __doc__)
+
+
 def parse_args(argv=None) -> AppConfig:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--model", action="append", required=True, help="run directory")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=7860)
-    parser.add_argument("--share", action="store_true", help="create a public Gradio link")
-    parser.add_argument("--max-chars", type=int, default=DEFAULT_MAX_CHARS)
-    parser.add_argument("--queue-size", type=int, default=32)
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.max_chars < 1:
         parser.error("--max-chars must be positive")
@@ -72,12 +69,16 @@ def load_predictors(run_dirs: list[str]) -> dict[str, Predictor]:
 
 def build(config: AppConfig):
     """The app's Blocks for `config`, not yet launched."""
+    from emotag.app.ui import build_app  # Gradio: only when the app is built, not for --help
+
     return build_app(load_predictors(config.model), max_chars=config.max_chars)
 
 
 def main(argv=None) -> int:
     setup_logging(timestamps=False)
     config = parse_args(argv)
+    from emotag.app.ui import launch
+
     launch(build(config), config.host, config.port, config.share, config.queue_size)
     return 0
 

@@ -11,28 +11,27 @@ script refreshes cards of existing runs, e.g. after an evaluation or a card chan
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 from pathlib import Path
 
-from emotag.config import setup_logging
+from emotag.config import dataclass_parser, option, setup_logging
 from emotag.runs.model_card import render_model_card, write_model_card
 
 
 @dataclasses.dataclass
 class ModelCardConfig:
-    model: list[str]  # run directories
-    stdout: bool = False  # print the card instead of writing it
+    model: list[str] = option(action="append")  # run directory; repeat for several runs
+    stdout: bool = False  # print the cards instead of writing <run>/MODEL_CARD.md
+
+
+def build_parser():
+    """The command line of `emotag card` (flags and help from `ModelCardConfig`)."""
+    return dataclass_parser(ModelCardConfig, __doc__)
 
 
 def parse_args(argv=None) -> ModelCardConfig:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--model", action="append", required=True, help="run directory")
-    parser.add_argument("--stdout", action="store_true", help="print instead of writing")
-    return ModelCardConfig(**vars(parser.parse_args(argv)))
+    return ModelCardConfig(**vars(build_parser().parse_args(argv)))
 
 
 def run(config: ModelCardConfig, out=None) -> list[Path]:

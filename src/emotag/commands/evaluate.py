@@ -13,14 +13,13 @@ directory. Training-only edits (--limit, --exclude-ids, --extra-train) are not a
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import logging
 import sys
 from pathlib import Path
 
-from emotag.config import setup_logging
+from emotag.config import choice, dataclass_parser, setup_logging
 from emotag.data.datasets import DatasetSpec, load_dataset
 from emotag.evaluation.reports import evaluate_probabilities
 from emotag.serving.predictor import Predictor
@@ -30,21 +29,19 @@ log = logging.getLogger("evaluate")
 
 @dataclasses.dataclass
 class EvaluateConfig:
-    model: str  # run directory
-    split: str = "test"  # train | dev | test
+    model: str  # run directory, e.g. artifacts/<run>
+    split: str = choice("test", ("train", "dev", "test"))  # the split of the run's dataset to score
     data_dir: str | None = None  # data directory; None = the run's (GoEmotions: $GOEMOTIONS_DIR)
-    out: str | None = None  # output directory; default <model>/eval_<split>
+    out: str | None = None  # output directory; None = <model>/eval_<split>
+
+
+def build_parser():
+    """The command line of `emotag evaluate` (flags and help from `EvaluateConfig`)."""
+    return dataclass_parser(EvaluateConfig, __doc__)
 
 
 def parse_args(argv=None) -> EvaluateConfig:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--split", default="test", choices=["train", "dev", "test"])
-    parser.add_argument("--data-dir")
-    parser.add_argument("--out")
-    return EvaluateConfig(**vars(parser.parse_args(argv)))
+    return EvaluateConfig(**vars(build_parser().parse_args(argv)))
 
 
 def evaluate(config: EvaluateConfig) -> dict:

@@ -71,23 +71,30 @@ LABEL_NAME_FILES = ("labels.txt", "emotions.txt")
 class DatasetSpec:
     """What to load; every field is a flag of the training scripts (`--label-cols`, ...)."""
 
-    dataset: str = choice("goemotions", DATASETS)  # goemotions | semeval-ec | csv
-    data_dir: str | None = None  # directory of the split files
-    train_file: str | None = None  # explicit split files (semeval-ec, csv)
-    dev_file: str | None = None  # None and none in data_dir = stratified share of train
-    test_file: str | None = None
-    text_col: str | None = None  # None = "Tweet" (semeval-ec) or "text" (csv)
-    id_col: str | None = None  # None = "ID" (semeval-ec), a column named id, or row numbers
-    # Comma-separated binary label columns; with labels_col, the label names in id order.
+    # goemotions, semeval-ec (SemEval-2018 E-c tweets) or csv (CSV / TSV / JSON Lines files)
+    dataset: str = choice("goemotions", DATASETS)
+    # directory of the split files; None = $GOEMOTIONS_DIR (goemotions; else a local cache,
+    # else a download) or $SEMEVAL_EC_DIR (semeval-ec)
+    data_dir: str | None = None
+    train_file: str | None = None  # training file (semeval-ec, csv); None = found in data_dir
+    dev_file: str | None = None  # dev file; none given or found = a stratified share of train
+    test_file: str | None = None  # test file (semeval-ec, csv); None = found in data_dir
+    text_col: str | None = None  # text column; None = "Tweet" (semeval-ec) or "text" (csv)
+    # id column; None = "ID" (semeval-ec), a column named id, or row numbers
+    id_col: str | None = None
+    # comma-separated binary label columns; with --labels-col, the label names in id order
     label_cols: str | None = None
     labels_col: str | None = None  # column listing each row's labels (names or ids)
     label_sep: str = ","  # separator of labels_col
-    taxonomy: str = choice("fine", TAXONOMIES)  # GoEmotions only: fine | ekman | sentiment
+    # GoEmotions label set: fine (27 emotions + neutral), ekman (6 + neutral) or sentiment
+    # (positive, negative, ambiguous + neutral)
+    taxonomy: str = choice("fine", TAXONOMIES)
     dev_fraction: float = 0.1  # share of train held out as dev when there is no dev file
-    split_seed: int = 0  # seed of that split (not the training seed: dev stays fixed)
+    # seed of the dev split carved from train (not the training seed: dev stays fixed)
+    split_seed: int = 0
     limit: int | None = None  # keep the first N training rows (smoke tests)
     exclude_ids: str | None = None  # drop these training ids (id column of a CSV, or one per line)
-    extra_train: str | None = None  # TSV of extra training rows (src/augment.py output)
+    extra_train: str | None = None  # TSV of extra training rows (`emotag augment` output)
 
     @classmethod
     def from_config(cls, config) -> DatasetSpec:

@@ -18,7 +18,6 @@ dev and test data (any dataset of train_biLSTM.py, read from the members' train_
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import itertools
 import json
@@ -30,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from emotag.config import setup_logging
+from emotag.config import dataclass_parser, setup_logging
 from emotag.data.datasets import DatasetSpec, load_dataset
 from emotag.evaluation.calibration import calibrated_macro_f1
 from emotag.evaluation.scoring import calibrate_and_score
@@ -44,28 +43,23 @@ log = logging.getLogger("ensemble")
 
 @dataclasses.dataclass
 class EnsembleConfig:
-    models: list[str]  # member run directories (each with saved_model/)
-    weights: list[float] | None = None  # one per member, scaled to sum 1; None = equal
-    tune_weights: bool = False  # choose the weights on dev macro-F1 instead
+    models: list[str]  # member run directories (two or more, each with saved_model/)
+    weights: list[float] | None = None  # one weight per member, scaled to sum 1; None = equal
+    tune_weights: bool = False  # choose the weights on dev macro-F1 instead (grid search)
     weight_steps: int = 10  # tuning grid: weights are multiples of 1/weight_steps
     data_dir: str | None = None  # data directory; None = the members' (their train_config.json)
-    output_dir: str = "artifacts"
-    run_name: str = "ensemble"
+    output_dir: str = "artifacts"  # the run is written to <output_dir>/<run_name>/
+    run_name: str = "ensemble"  # name of the ensemble's run directory
     batch_size: int = 256  # texts per member SavedModel call
 
 
+def build_parser():
+    """The command line of `emotag ensemble` (flags and help from `EnsembleConfig`)."""
+    return dataclass_parser(EnsembleConfig, __doc__)
+
+
 def parse_args(argv=None) -> EnsembleConfig:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--models", nargs="+", required=True, help="member run directories")
-    parser.add_argument("--weights", nargs="+", type=float, help="one weight per member")
-    parser.add_argument("--tune-weights", action="store_true", help="grid-search weights on dev")
-    parser.add_argument("--weight-steps", type=int, default=10)
-    parser.add_argument("--data-dir")
-    parser.add_argument("--output-dir", default="artifacts")
-    parser.add_argument("--run-name", default="ensemble")
-    parser.add_argument("--batch-size", type=int, default=256)
+    parser = build_parser()
     config = EnsembleConfig(**vars(parser.parse_args(argv)))
     try:
         check_config(config)

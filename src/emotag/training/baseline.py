@@ -31,7 +31,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from tqdm.auto import tqdm
 
-from emotag.config import dataclass_parser, setup_logging
+from emotag.config import choice, dataclass_parser, setup_logging
 from emotag.data.datasets import DatasetSpec, load_dataset
 from emotag.evaluation.calibration import calibrated_macro_f1
 from emotag.evaluation.scoring import calibrate_and_score
@@ -44,24 +44,27 @@ from emotag.text.tokenizer import iter_token_lists
 
 log = logging.getLogger("train_baseline")
 
+# scikit-learn's LogisticRegression solvers (all fit one binary problem per label here).
+SOLVERS = ("liblinear", "lbfgs", "newton-cg", "newton-cholesky", "sag", "saga")
 
 @dataclasses.dataclass
 class BaselineConfig(DatasetSpec):
     """Data flags (--dataset, --data-dir, --label-cols, ...) come from `DatasetSpec`."""
 
-    c: str = "1,2,4"  # inverse L2 strengths; several = chosen on dev macro-F1
+    c: str = "1,2,4"  # inverse L2 strengths, comma-separated; several = chosen on dev macro-F1
     ngram_range: str = "1-1,1-2"  # word n-gram ranges "min-max"; several = chosen on dev
     min_df: int = 2  # n-grams in fewer training texts are dropped
     max_features: int | None = None  # keep the most frequent n-grams only; None = all
-    sublinear_tf: bool = True  # 1 + log(count): a repeated word is not n times the evidence
-    # none | balanced; per-class thresholds already absorb the label priors, and "balanced"
-    # scored ~0.01 lower dev macro-F1 on GoEmotions.
-    class_weight: str = "none"
-    solver: str = "liblinear"  # scikit-learn LogisticRegression solver
-    max_iter: int = 1000
-    seed: int = 42
-    output_dir: str = "artifacts"
-    run_name: str | None = None  # default: tfidf-lr-<taxonomy or dataset>-s<seed>
+    sublinear_tf: bool = True  # TF as 1 + log(count): a repeated word is not n times the evidence
+    # class weights of the regression: none, or balanced (inverse class frequency); per-class
+    # thresholds already absorb the label priors, and balanced scored ~0.01 lower dev
+    # macro-F1 on GoEmotions
+    class_weight: str = choice("none", ("none", "balanced"))
+    solver: str = choice("liblinear", SOLVERS)  # scikit-learn LogisticRegression solver
+    max_iter: int = 1000  # most solver iterations per label
+    seed: int = 42  # seed of the solver's shuffling (liblinear, sag, saga)
+    output_dir: str = "artifacts"  # the run is written to <output_dir>/<run_name>/
+    run_name: str | None = None  # None = tfidf-lr-<taxonomy or dataset>-s<seed>
 
 
 def parse_args(argv=None) -> BaselineConfig:

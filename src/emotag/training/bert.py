@@ -66,29 +66,34 @@ NO_DECAY = ["bias", "gamma", "beta", "LayerNorm", "layer_norm"]
 class TrainConfig(DatasetSpec):
     """Data flags (--dataset, --data-dir, --label-cols, ...) come from `DatasetSpec`."""
 
-    encoder: str | None = None  # preset / directory / TF-Hub handle; None = installed MiniLM
+    # KerasHub preset, KerasHub / Hugging Face directory, or TF-Hub handle (with
+    # --preprocessor); None = the installed all-MiniLM-L6-v2
+    encoder: str | None = None
     preprocessor: str | None = None  # TF-Hub preprocessing model; selects the TF-Hub path
-    # cls | mean | auto (mean for sentence-transformers, else cls)
+    # text vector: the [CLS] token, the mean of the tokens, or auto (mean for
+    # sentence-transformers checkpoints, else cls)
     pooling: str = choice("auto", ("auto", "cls", "mean"))
-    dropout: float = 0.1
-    # thresholds are tuned per class whatever the loss
+    dropout: float = 0.1  # dropout on the pooled vector, before the output layer
+    # training loss: binary cross-entropy, class-balanced focal or focal (thresholds are
+    # tuned per class whatever the loss)
     loss: str = choice("bce", ("bce", "cb_focal", "focal"))
-    gamma: float = 2.0  # focal exponent
-    beta: float = 0.999  # class-balance beta (Cui et al. 2019)
-    epochs: int = 3  # MiniLM-L6: ~15 min each on 2 shared CPU cores (length-bucketed)
+    gamma: float = 2.0  # focal exponent (focal losses)
+    beta: float = 0.999  # class-balance beta (Cui et al. 2019; cb_focal)
+    epochs: int = 3  # most epochs; MiniLM-L6: ~15 min each on 2 shared CPU cores
     patience: int = 1  # epochs without dev macro-F1 gain before stopping
-    batch_size: int = 32
-    learning_rate: float = 1e-4  # peak; small encoders (MiniLM-L6) like 5e-5..1e-4
+    batch_size: int = 32  # training texts per batch (an update every --accumulate batches)
+    learning_rate: float = 1e-4  # peak AdamW rate; small encoders (MiniLM-L6) like 5e-5..1e-4
     warmup_ratio: float = 0.1  # share of all optimizer steps spent warming up
-    weight_decay: float = 0.01
+    weight_decay: float = 0.01  # AdamW decoupled weight decay (not on biases and LayerNorm)
     accumulate: int = 1  # gradient accumulation: optimizer update every N batches
     freeze_layers: int | None = None  # freeze embeddings + first K layers; None = train all
-    max_len: int | None = None  # None = length_percentile of training lengths, capped
-    length_percentile: float = 99.0
+    # WordPiece ids kept per text; None = the --length-percentile of training lengths, capped
+    max_len: int | None = None
+    length_percentile: float = 99.0  # max_len when None: this percentile of training lengths
     max_steps_per_epoch: int | None = None  # cap batches per epoch (smoke runs, timing)
-    seed: int = 42
-    output_dir: str = "artifacts"
-    run_name: str | None = None  # default: bert-<encoder>-<taxonomy or dataset>-s<seed>
+    seed: int = 42  # seed of the new layers' weights, dropout and shuffling
+    output_dir: str = "artifacts"  # the run is written to <output_dir>/<run_name>/
+    run_name: str | None = None  # None = bert-<encoder>-<taxonomy or dataset>-s<seed>
     verbose: int = 1  # Keras progress bars: 1 = bar, 2 = one line per epoch
 
 

@@ -76,34 +76,43 @@ warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 class TrainConfig(DatasetSpec):
     """Data flags (--dataset, --data-dir, --label-cols, --exclude-ids, ...): `DatasetSpec`."""
 
-    tweet_preprocessing: bool = False  # hashtags split with <hashtag>, "!!!" -> "! <repeat>"
-    # minilm-static: best mean dev macro-F1 of the offline sources over 3 seeds (quality.py)
-    embeddings: str = "minilm-static"  # a name of EMBEDDING_SOURCES or a vectors file
-    embedding_dim: int | None = None  # None = the source's size (100 when trained here); less = PCA
+    # tweet rules: #CamelCase hashtags split behind <hashtag>, "!!!" -> "! <repeat>"
+    tweet_preprocessing: bool = False
+    # word vectors: a source (minilm-static, minilm, wordllama, word2vec, fasttext, random,
+    # glove-twitter-25/50/100/200; emotag.embeddings.sources) or a GloVe / word2vec file;
+    # minilm-static had the best mean dev macro-F1 of the offline sources over 3 seeds
+    embeddings: str = "minilm-static"
+    # vector size; None = the source's (100 for vectors trained here); smaller = PCA
+    embedding_dim: int | None = None
     trainable_embeddings: bool = False  # fine-tune the embedding matrix (--search: frozen wins)
-    epochs: int = 8  # upper bound; early stopping on dev macro-F1 usually ends sooner
+    epochs: int = 8  # most epochs; early stopping on dev macro-F1 usually ends sooner
     patience: int = 2  # epochs without dev macro-F1 gain before stopping
-    batch_size: int = 64
-    learning_rate: float = 3e-3  # from --search (artifacts/search-fine/search_log.json)
-    lstm_units: int = 192  # per direction (from --search)
-    attention_units: int = 128
-    dropout: float = 0.4  # from --search
-    pooling: str = choice("attention", ("attention", "mean", "max"))  # mean / max: ablations
+    batch_size: int = 64  # training texts per batch (the global batch with --strategy)
+    learning_rate: float = 3e-3  # Adam learning rate (from --search)
+    lstm_units: int = 192  # LSTM units per direction (from --search)
+    attention_units: int = 128  # hidden size of the additive attention scorer
+    dropout: float = 0.4  # dropout on the embeddings and before the output layer (from --search)
+    # how the BiLSTM states become one vector: additive attention (what --explain shows),
+    # or masked mean / max pooling (ablations)
+    pooling: str = choice("attention", ("attention", "mean", "max"))
+    # training loss: class-balanced focal (Cui et al. 2019), focal, or binary cross-entropy
     loss: str = choice("cb_focal", ("cb_focal", "focal", "bce"))
     gamma: float = 0.0  # focal exponent; --search preferred 0 (class-balanced BCE) to 1 and 2
     beta: float = 0.99  # class-balance beta (Cui et al. 2019), from --search
-    max_len: int | None = None  # None = length_percentile of training token counts
-    length_percentile: float = 99.0
+    # tokens kept per text; None = the --length-percentile of training token counts
+    max_len: int | None = None
+    length_percentile: float = 99.0  # max_len when None: this percentile of training lengths
     min_count: int = 2  # rarer training words map to <unk>
-    seed: int = 42
-    output_dir: str = "artifacts"
-    run_name: str | None = None  # default: bilstm-<taxonomy or dataset>-<embeddings>-s<seed>
+    seed: int = 42  # seed of initial weights, shuffling, dropout and vectors trained here
+    output_dir: str = "artifacts"  # the run is written to <output_dir>/<run_name>/
+    run_name: str | None = None  # None = bilstm-<taxonomy or dataset>-<embeddings>-s<seed>
     cache_dir: str = "embeddings"  # where downloaded / derived vectors are cached
     verbose: int = 1  # Keras progress bars: 1 = bar, 2 = one line per epoch
-    search: bool = False  # random search over BILSTM_SPACE on dev; no final run
+    search: bool = False  # random hyperparameter search (BILSTM_SPACE) on dev; no final run
     search_trials: int = 10  # trials of --search
     search_epochs: int = 3  # epochs per trial (the best epoch counts)
-    # default | mirrored (local GPUs) | multiworker (TF_CONFIG)
+    # distribution: default (one device), mirrored (every local GPU) or multiworker (the
+    # machines in TF_CONFIG, each started with the same command)
     strategy: str = choice("default", ("default", "mirrored", "multiworker"))
     backup_dir: str | None = None  # resumable training state; None = <output_dir>/.backup-<run>
     backup_every: int = 200  # also back up every N training steps (0 = epoch ends only)
