@@ -135,7 +135,7 @@ def test_offline_generation_writes_training_rows(tmp_path):
 
     write_tiny_csv(tmp_path)
     out = tmp_path / "aug.tsv"
-    argv = ["--dataset", "csv", "--data-dir", str(tmp_path), "--threshold", "10",
+    argv = ["--dataset", "csv", "--data-dir", str(tmp_path), "--rare-below", "10",
             "--per-class", "4", "--embeddings", write_vectors(tmp_path / "v.txt"),
             "--p", "1.0", "--min-similarity", "0.8", "--cue-words", "1",
             "--out", str(out)]  # fmt: skip
@@ -269,8 +269,8 @@ def test_llm_generation_and_validation_through_http(tmp_path, gpt2_server):
     server, url = gpt2_server
     write_tiny_csv(tmp_path)
     out = tmp_path / "llm.tsv"
-    common = ["--dataset", "csv", "--data-dir", str(tmp_path), "--url", url, "--model", "tiny",
-              "--threshold", "10", "--per-class", "6", "--batch", "3", "--shots", "2",
+    common = ["--dataset", "csv", "--data-dir", str(tmp_path), "--url", url, "--llm-model", "tiny",
+              "--rare-below", "10", "--per-class", "6", "--batch", "3", "--shots", "2",
               "--min-stopwords", "0.1", "--tries", "2"]  # fmt: skip
     assert main([*common, "--backend", "llm", "--out", str(out)]) == 0
 

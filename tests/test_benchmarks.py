@@ -75,7 +75,7 @@ def test_label_quality_benchmark_end_to_end(tiny_data_dir, tmp_path, monkeypatch
     runs, out = tmp_path / "runs", tmp_path / "out"
     label_quality.main([
         "--data-dir", str(tiny_data_dir), "--seeds", "0", "--folds", "3", "--drop-top", "5",
-        "--threshold", "20", "--per-class", "2", "--augment-embeddings", "word2vec",
+        "--rare-below", "20", "--per-class", "2", "--augment-embeddings", "word2vec",
         "--runs-dir", str(runs), "--out", str(out), "--set", *TINY,
     ])  # fmt: skip
     report = json.loads((out / "label_quality.json").read_text())

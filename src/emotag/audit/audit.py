@@ -2,7 +2,7 @@
 
 Usage:
     python src/audit_labels.py                                  # GoEmotions, TF-IDF, k=5
-    python src/audit_labels.py --model bilstm --epochs 2 --embeddings minilm-static
+    python src/audit_labels.py --learner bilstm --epochs 2 --embeddings minilm-static
     python src/audit_labels.py --dataset semeval-ec --data-dir SemEval2018-E-c --folds 10
     python src/train_biLSTM.py --exclude-ids artifacts/audit-fine-tfidf/label_issues.csv
 
@@ -11,12 +11,12 @@ stratification), then confident learning (cleanlab, see emotag.audit.label_quali
 labels that disagree confidently with those out-of-fold probabilities: a label given
 but unlikely ("spurious") or not given but likely ("missing").
 
-Models: `tfidf` (default, fast: TF-IDF + one-vs-rest logistic regression from
+Learners (--learner): `tfidf` (default, fast: TF-IDF + one-vs-rest logistic regression from
 train_baseline.py, the project's tokens) or `bilstm` (train_biLSTM.py's model for
 --epochs epochs, early stopping on dev; the vocabulary and embeddings are fitted on the
 whole training split once, which leaks no labels).
 
-Writes into --out (default artifacts/audit-<taxonomy or dataset>-<model>/):
+Writes into --out (default artifacts/audit-<taxonomy or dataset>-<learner>/):
 - label_issues.csv: flagged examples, most suspicious first (rank, id, text, given,
   suggested_add, suggested_remove, quality); its id column is what --exclude-ids reads;
 - label_quality.json: the configuration, totals and per-class counts (also printed);
@@ -43,7 +43,7 @@ from emotag.audit.label_quality import (
     out_of_fold_probabilities,
     write_issues_csv,
 )
-from emotag.config import parse_config, setup_logging
+from emotag.config import choice, dataclass_parser, setup_logging
 from emotag.data.datasets import DatasetSpec, load_dataset
 from emotag.data.goemotions import Dataset
 
@@ -54,26 +54,29 @@ log = logging.getLogger("audit_labels")
 class AuditConfig(DatasetSpec):
     """Dataset flags (emotag.data.datasets.DatasetSpec) plus the audit's own."""
 
-    model: str = "tfidf"  # tfidf | bilstm
+    # the model trained on each fold: tfidf (TF-IDF + logistic regression, fast) or bilstm
+    learner: str = choice("tfidf", ("tfidf", "bilstm"))
     folds: int = 5  # k of the k-fold out-of-fold probabilities
     seed: int = 0  # fold assignment and model seed
-    out: str | None = None  # output directory; None = artifacts/audit-<label set>-<model>
+    out: str | None = None  # output directory; None = artifacts/audit-<label set>-<learner>
     c: float = 4.0  # tfidf: inverse L2 strength
     ngram_range: str = "1-2"  # tfidf: word n-grams "min-max"
     min_df: int = 2  # tfidf: n-grams in fewer training texts are dropped
     epochs: int = 2  # bilstm: epochs per fold (early stopping on dev may end sooner)
     embeddings: str = "random"  # bilstm: embedding source (emotag.embeddings.sources)
     embedding_dim: int | None = 64  # bilstm: vector size (None = the source's)
-    lstm_units: int = 64  # bilstm: per direction
-    batch_size: int = 64  # bilstm
-    cache_dir: str = "embeddings"  # bilstm: embedding cache
+    lstm_units: int = 64  # bilstm: LSTM units per direction
+    batch_size: int = 64  # bilstm: training texts per batch
+    cache_dir: str = "embeddings"  # bilstm: where downloaded / derived vectors are cached
+
+
+def build_parser():
+    """The command line of `emotag audit` (flags and help from `AuditConfig`)."""
+    return dataclass_parser(AuditConfig, __doc__)
 
 
 def parse_args(argv=None) -> AuditConfig:
-    config = parse_config(AuditConfig, argv, description=__doc__)
-    if config.model not in ("tfidf", "bilstm"):
-        raise SystemExit(f"--model must be tfidf or bilstm, not {config.model!r}")
-    return config
+    return AuditConfig(**vars(build_parser().parse_args(argv)))
 
 
 def tfidf_fit_predict(config: AuditConfig, data: Dataset) -> FitPredict:
@@ -130,16 +133,16 @@ def bilstm_fit_predict(config: AuditConfig) -> tuple[FitPredict, Dataset]:
 def audit(config: AuditConfig) -> Path:
     """Runs the audit and writes its files; returns the output directory."""
     started = time.time()
-    out = Path(config.out or Path("artifacts") / f"audit-{config.label_set}-{config.model}")
+    out = Path(config.out or Path("artifacts") / f"audit-{config.label_set}-{config.learner}")
     out.mkdir(parents=True, exist_ok=True)
-    if config.model == "bilstm":
+    if config.learner == "bilstm":
         fit_predict, data = bilstm_fit_predict(config)
     else:
         data = load_dataset(config)
         fit_predict = tfidf_fit_predict(config, data)
     train = data.train
     log.info("%d training examples, %d labels, %d folds of %s", len(train.texts),
-             len(data.label_names), config.folds, config.model)  # fmt: skip
+             len(data.label_names), config.folds, config.learner)  # fmt: skip
     probs = out_of_fold_probabilities(train.labels, fit_predict, config.folds, config.seed)
     np.save(out / "oof_probabilities.npy", probs)
     issues = find_label_issues(train.labels, probs)

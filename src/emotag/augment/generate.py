@@ -2,19 +2,19 @@
 
 Usage:
     python src/augment.py --out augmented.tsv                          # offline, no server
-    python src/augment.py --backend llm --url http://127.0.0.1:8080/v1 --model qwen2.5 \\
-        --threshold 500 --per-class 200 --out llm.tsv
-    python src/augment.py --mode validate --url http://127.0.0.1:11434/v1 --model llama3.2 \\
+    python src/augment.py --backend llm --url http://127.0.0.1:8080/v1 --llm-model qwen2.5 \\
+        --rare-below 500 --per-class 200 --out llm.tsv
+    python src/augment.py --mode validate --url http://127.0.0.1:11434/v1 --llm-model llama3.2 \\
         --out validation.tsv
     python src/train_biLSTM.py --extra-train augmented.tsv
 
 --mode generate (default) adds up to --per-class texts to every class with fewer than
---threshold training examples:
+--rare-below training examples:
 - --backend offline: a training example of the class with words replaced by their
   nearest neighbours in --embeddings vectors (emotag.augment.offline); the example's
   labels are kept. Needs no server.
 - --backend llm: an OpenAI-compatible chat server (llama.cpp, Ollama, vLLM: --url,
-  --model) writes --batch texts per request, shown --shots training texts of the
+  --llm-model) writes --batch texts per request, shown --shots training texts of the
   class; prompts are the files in --prompts-dir (prompts/). The new texts get the
   class as their only label; --check-generated also asks the server whether each one
   expresses it and drops those it denies.
@@ -48,7 +48,7 @@ from tqdm.auto import tqdm
 
 from emotag.augment.filters import CandidateFilter, TextChecks
 from emotag.augment.llm import PROMPTS_DIR, ChatClient, Prompts, parse_labels, parse_lines
-from emotag.config import parse_config, setup_logging
+from emotag.config import choice, dataclass_parser, setup_logging
 from emotag.data.datasets import DatasetSpec, load_dataset
 from emotag.data.goemotions import Dataset
 from emotag.data.splits import write_extra_rows
@@ -60,28 +60,30 @@ log = logging.getLogger("augment")
 class AugmentConfig(DatasetSpec):
     """Dataset flags (emotag.data.datasets.DatasetSpec) plus the augmenter's own."""
 
-    mode: str = "generate"  # generate | validate
-    backend: str = "offline"  # generate with: offline (embedding neighbours) | llm
+    # generate new texts for the rare classes, or validate their labels with the LLM
+    mode: str = choice("generate", ("generate", "validate"))
+    # generate with: offline (embedding-neighbour substitution) or llm (a chat server)
+    backend: str = choice("offline", ("offline", "llm"))
     out: str = "augmented.tsv"  # output TSV; a JSON report is written beside it
-    threshold: int = 500  # classes with fewer training examples get new ones
-    per_class: int = 200  # at most this many new texts per class (and up to the threshold)
-    seed: int = 0
-    min_words: int = 3  # length check
-    max_words: int = 60
+    rare_below: int = 500  # classes with fewer training examples than this are augmented
+    per_class: int = 200  # at most this many new texts per class (and up to --rare-below)
+    seed: int = 0  # seed of every random choice here and of the LLM's sampling
+    min_words: int = 3  # length check: fewest words of a new text
+    max_words: int = 60  # length check: most words of a new text
     min_ascii: float = 0.9  # language check: share of ASCII letters
     min_stopwords: float = 0.15  # language check: share of English function words
     min_distinct: float = 0.5  # repetition check: share of distinct words
     url: str = "http://127.0.0.1:8080/v1"  # llm: OpenAI-compatible server
-    model: str = "local"  # llm: model name the server expects
+    llm_model: str = "local"  # llm: model name the server expects
     prompts_dir: str = str(PROMPTS_DIR)  # llm: system.txt, generate.txt, validate.txt
     batch: int = 10  # llm: texts asked for per request
     shots: int = 5  # llm: training texts of the class shown per request
-    temperature: float = 0.9  # llm
+    temperature: float = 0.9  # llm: sampling temperature of generation
     max_tokens: int = 600  # llm: answer length cap
     timeout: float = 120.0  # llm: seconds per request
     check_generated: bool = False  # llm: keep a new text only if the LLM names its class
     validate_limit: int = 200  # validate: texts checked (0 = every text of the rare classes)
-    embeddings: str = "minilm-static"  # offline: word vectors (emotag.embeddings.sources source)
+    embeddings: str = "minilm-static"  # offline: word vectors (as train bilstm's --embeddings)
     cache_dir: str = "embeddings"  # offline: vector cache
     p: float = 0.3  # offline: replacement probability of each replaceable word
     neighbours: int = 5  # offline: nearest neighbours to choose from
@@ -90,22 +92,24 @@ class AugmentConfig(DatasetSpec):
     tries: int = 5  # attempts per wanted text before a class gives up
 
 
+def build_parser():
+    """The command line of `emotag augment` (flags and help from `AugmentConfig`)."""
+    return dataclass_parser(AugmentConfig, __doc__)
+
+
 def parse_args(argv=None) -> AugmentConfig:
-    config = parse_config(AugmentConfig, argv, description=__doc__)
-    if config.mode not in ("generate", "validate") or config.backend not in ("offline", "llm"):
-        raise SystemExit("--mode is generate | validate, --backend offline | llm")
-    return config
+    return AugmentConfig(**vars(build_parser().parse_args(argv)))
 
 
-def rare_class_plan(data: Dataset, threshold: int, per_class: int) -> dict[str, int]:
-    """{label: texts to add} for labels with fewer than `threshold` training examples,
+def rare_class_plan(data: Dataset, rare_below: int, per_class: int) -> dict[str, int]:
+    """{label: texts to add} for labels with fewer than `rare_below` training examples,
     rarest first."""
     counts = data.train.labels.sum(axis=0).astype(int)
     order = np.argsort(counts, kind="stable")
     return {
-        data.label_names[c]: int(min(per_class, threshold - counts[c]))
+        data.label_names[c]: int(min(per_class, rare_below - counts[c]))
         for c in order
-        if counts[c] < threshold
+        if counts[c] < rare_below
     }
 
 
@@ -183,11 +187,11 @@ def generate_llm(config: AugmentConfig, data: Dataset, plan: dict, keep: Candida
                         continue
                 made += 1
                 yield {"id": f"aug-llm-{label}-{made}", "text": text, "labels": [label],
-                       "source": f"llm:{config.model}", "class": label}  # fmt: skip
+                       "source": f"llm:{config.llm_model}", "class": label}  # fmt: skip
 
 
 def make_client(config: AugmentConfig) -> ChatClient:
-    return ChatClient(config.url, config.model, temperature=config.temperature,
+    return ChatClient(config.url, config.llm_model, temperature=config.temperature,
                       max_tokens=config.max_tokens, timeout=config.timeout,
                       seed=config.seed)  # fmt: skip
 
@@ -195,8 +199,8 @@ def make_client(config: AugmentConfig) -> ChatClient:
 def generate(config: AugmentConfig) -> dict:
     """Writes the new rows (TSV) and their report (JSON); returns the report."""
     data = load_dataset(config)
-    plan = rare_class_plan(data, config.threshold, config.per_class)
-    log.info("classes under %d training examples: %s", config.threshold, plan or "none")
+    plan = rare_class_plan(data, config.rare_below, config.per_class)
+    log.info("classes under %d training examples: %s", config.rare_below, plan or "none")
     existing = data.train.texts + data.dev.texts + data.test.texts
     checks = TextChecks(config.min_words, config.max_words, config.min_ascii,
                         config.min_stopwords, config.min_distinct)  # fmt: skip
@@ -230,7 +234,7 @@ def generate(config: AugmentConfig) -> dict:
 def validate(config: AugmentConfig) -> dict:
     """Writes the LLM's labels next to the given ones for texts of the rare classes."""
     data = load_dataset(config)
-    plan = rare_class_plan(data, config.threshold, config.per_class)
+    plan = rare_class_plan(data, config.rare_below, config.per_class)
     order = list(dict.fromkeys(i for label in plan for i in class_rows(data, label)))
     if config.validate_limit:
         order = order[: config.validate_limit]

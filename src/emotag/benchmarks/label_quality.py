@@ -8,10 +8,10 @@ Usage:
         --set epochs=1 embeddings=random embedding_dim=16 lstm_units=8 min_count=1
 
 Steps, each skipped when its output exists (so an interrupted benchmark resumes):
-1. `src/audit_labels.py` on the training split (--audit-model, --folds) ->
+1. `src/audit_labels.py` on the training split (--audit-learner, --folds) ->
    <runs-dir>/audit/label_issues.csv;
-2. `src/augment.py` for the classes under --threshold training examples
-   (--augment-backend offline by default, or llm with --url/--model; or the file
+2. `src/augment.py` for the classes under --rare-below training examples
+   (--augment-backend offline by default, or llm with --url/--llm-model; or the file
    given by --extra-train) -> <runs-dir>/augmented.tsv;
 3. for each seed, `train_biLSTM.train` with the default configuration (plus --set
    overrides): baseline, drop-flagged (every flagged example, --exclude-ids),
@@ -41,7 +41,7 @@ from emotag.benchmarks.quality import (
     parse_overrides,
     write_report,
 )
-from emotag.config import command_line, setup_logging
+from emotag.config import command_line, command_parser, setup_logging
 from emotag.data.datasets import DatasetSpec, load_dataset
 
 log = logging.getLogger("label_quality")
@@ -54,7 +54,7 @@ def run_audit(args, runs_dir: Path) -> Path:
 
     issues = runs_dir / "audit" / "label_issues.csv"
     if not issues.exists():
-        audit(AuditConfig(data_dir=args.data_dir, model=args.audit_model, folds=args.folds,
+        audit(AuditConfig(data_dir=args.data_dir, learner=args.audit_learner, folds=args.folds,
                           out=str(issues.parent)))  # fmt: skip
     return issues
 
@@ -68,8 +68,8 @@ def run_augment(args, runs_dir: Path) -> Path:
     if not out.exists():
         generate(AugmentConfig(
             data_dir=args.data_dir, backend=args.augment_backend, out=str(out),
-            threshold=args.threshold, per_class=args.per_class,
-            embeddings=args.augment_embeddings, url=args.url, model=args.model,
+            rare_below=args.rare_below, per_class=args.per_class,
+            embeddings=args.augment_embeddings, url=args.url, llm_model=args.llm_model,
         ))  # fmt: skip
     return out
 
@@ -131,18 +131,23 @@ def markdown(table: dict, rare: list[str], counts: dict, notes: dict, command: s
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = command_parser(__doc__)
     add_run_options(parser, Path("artifacts") / "bench-label-quality")
-    parser.add_argument("--audit-model", default="tfidf", choices=["tfidf", "bilstm"])
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--augment-backend", default="offline", choices=["offline", "llm"])
-    parser.add_argument("--augment-embeddings", default="minilm-static")
-    parser.add_argument("--threshold", type=int, default=500)
-    parser.add_argument("--per-class", type=int, default=200)
-    parser.add_argument("--url", default="http://127.0.0.1:8080/v1")
-    parser.add_argument("--model", default="local")
+    parser.add_argument("--audit-learner", default="tfidf", choices=["tfidf", "bilstm"],
+                        help="the audit's model trained on each fold (emotag audit --learner)")
+    parser.add_argument("--folds", type=int, default=5, help="the audit's k folds")
+    parser.add_argument("--augment-backend", default="offline", choices=["offline", "llm"],
+                        help="how step 2 makes new texts (emotag augment --backend)")
+    parser.add_argument("--augment-embeddings", default="minilm-static",
+                        help="word vectors of offline augmentation (emotag augment --embeddings)")
+    parser.add_argument("--rare-below", type=int, default=500,
+                        help="augment the classes with fewer training examples than this")
+    parser.add_argument("--per-class", type=int, default=200,
+                        help="at most this many new texts per class")
+    parser.add_argument("--url", default="http://127.0.0.1:8080/v1",
+                        help="llm backend: OpenAI-compatible chat server")
+    parser.add_argument("--llm-model", default="local",
+                        help="llm backend: model name the server expects")
     parser.add_argument("--extra-train", help="use this augmentation TSV instead of step 2")
     parser.add_argument("--drop-top", type=int, default=2000,
                         help="also drop only the N most suspicious (0 = skip)")  # fmt: skip
