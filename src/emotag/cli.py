@@ -73,9 +73,11 @@ def resolve(argv: list[str]) -> tuple[str, list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help"):
+    if not argv:
+        raise SystemExit(f"{usage()}\n\nemotag: error: no command given")
+    if argv[0] in ("-h", "--help"):
         print(usage())
-        return 0 if argv else 2
+        return 0
     if argv[0] == "--version":
         print(f"emotag {__version__}")
         return 0

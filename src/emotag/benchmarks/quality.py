@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotag.config import command_line, setup_logging
+from emotag.config import command_line, command_parser, setup_logging
 from emotag.evaluation.metrics import macro_f1
 from emotag.training.bilstm import TrainConfig, train
 
@@ -232,17 +232,23 @@ def markdown(results: dict[str, dict[int, dict]], command: str) -> str:
 
 def add_run_options(parser: argparse.ArgumentParser, runs_dir: Path) -> None:
     """The options of every benchmark that trains runs: seeds, data, output, what to train."""
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--data-dir", help="GoEmotions directory (else $GOEMOTIONS_DIR)")
-    parser.add_argument("--runs-dir", default=str(runs_dir))
-    parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2],
+                        help="training seeds; each experiment trains one run per seed")  # fmt: skip
+    parser.add_argument("--data-dir", help="GoEmotions directory (None = $GOEMOTIONS_DIR, "
+                        "else a local cache, else a download)")  # fmt: skip
+    parser.add_argument("--runs-dir", default=str(runs_dir),
+                        help="where the runs are written (<experiment>-s<seed>/); existing "
+                        "ones are reused")  # fmt: skip
+    parser.add_argument("--out", default="benchmarks/results",
+                        help="directory of the report files (.json and .md)")  # fmt: skip
     parser.add_argument(
         "--experiments", nargs="+", metavar="NAME",
         help="train only these experiments (e.g. to split the work between processes); "
         "the tables still list every finished run",
     )  # fmt: skip
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="TrainConfig overrides for every run, e.g. epochs=1")  # fmt: skip
+                        help="training settings for every run as FIELD=VALUE (fields of "
+                        "emotag train bilstm), e.g. epochs=1")  # fmt: skip
     parser.add_argument("--report-only", action="store_true", help="no training; tables only")
 
 
@@ -287,11 +293,10 @@ def write_report(out: str | Path, stem: str, payload: dict, table: str) -> None:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = command_parser(__doc__)
     parser.add_argument("--suite", nargs="+", default=["default", "embeddings", "pooling", "loss"],
-                        choices=sorted(SUITES))  # fmt: skip
+                        choices=sorted(SUITES), help="experiment suites to train and "
+                        "tabulate (see above)")  # fmt: skip
     add_run_options(parser, Path("artifacts") / "bench")
     return parser.parse_args(argv)
 

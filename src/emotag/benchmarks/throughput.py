@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from emotag.config import command_line
+from emotag.config import command_line, command_parser
 from emotag.data.goemotions import load_goemotions
 from emotag.serving.predictor import Predictor
 
@@ -56,23 +56,29 @@ REQUEST_SIZES = (1, 32, 256)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--models", nargs="+", help="run directories")
-    parser.add_argument("--data-dir", help="GoEmotions directory (default $GOEMOTIONS_DIR)")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved repetitions")
-    parser.add_argument("--seconds", type=float, default=3.0, help="target time per figure")
-    parser.add_argument("--latency-texts", type=int, default=200, help="single-text requests")
+    parser = command_parser(__doc__)
+    parser.add_argument("--models", nargs="+",
+                        help="run directories to measure (needed unless --report-only)")
+    parser.add_argument("--data-dir", help="GoEmotions directory, source of the dev texts "
+                        "(None = $GOEMOTIONS_DIR, else a local cache, else a download)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="interleaved repetitions; each figure is their median")
+    parser.add_argument("--seconds", type=float, default=3.0,
+                        help="target time per figure and round")
+    parser.add_argument("--latency-texts", type=int, default=200,
+                        help="single-text requests timed for the p50 / p99 latency")
     parser.add_argument(
         "--intra-op-threads",
         type=int,
         nargs="+",
         default=[0, 1],
-        help="one worker per setting; 0 = TensorFlow's default (default: 0 1)",
+        help="TensorFlow intra-op threads: one worker process per setting; 0 = "
+        "TensorFlow's default (one per core)",
     )
-    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)  # internal
-    parser.add_argument("--out", default="benchmarks/results", help="output directory")
+    # Internal: a worker process started by the parent, not for people.
+    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--out", default="benchmarks/results",
+                        help="directory of throughput.json and throughput.md")
     parser.add_argument(
         "--report-only", action="store_true", help="re-render <out>/throughput.md from the JSON"
     )

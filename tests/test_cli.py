@@ -1,0 +1,190 @@
+"""The `emotag` command line: every flag of every command documented with its default
+(help from the config field comments), closed sets as choices, clear errors."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import subprocess
+import sys
+
+import pytest
+
+from emotag import cli
+from emotag.config import choice, dataclass_parser, field_comments, option
+
+# Options hidden from --help on purpose: the protocol between a benchmark and the worker
+# processes it starts, not something a person types.
+HIDDEN = {("benchmark throughput", "--worker")}
+
+
+def command_help(name: str, monkeypatch, capsys) -> tuple[argparse.ArgumentParser, str]:
+    """The parser `emotag <name> --help` builds, and the help text it prints."""
+    parsers = []
+    original = argparse.ArgumentParser.parse_known_args
+
+    def recording(self, args=None, namespace=None):
+        parsers.append(self)
+        return original(self, args, namespace)
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_known_args", recording)
+    monkeypatch.setenv("COLUMNS", "1000")  # one line per option, so phrases are not wrapped
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([*name.split(), "--help"])
+    assert exit_info.value.code == 0, f"emotag {name} --help failed"
+    return parsers[-1], capsys.readouterr().out
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("name", list(cli.COMMANDS))
+def test_every_option_has_help_and_shows_its_default(name, monkeypatch, capsys):
+    parser, text = command_help(name, monkeypatch, capsys)
+    formatter = parser._get_formatter()
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        flag = action.option_strings[-1] if action.option_strings else action.dest
+        if (name, flag) in HIDDEN:
+            assert action.help == argparse.SUPPRESS
+            continue
+        assert action.help and action.help != argparse.SUPPRESS and action.help.strip(), (
+            f"emotag {name} {flag} has no help text"
+        )
+        shown = formatter._expand_help(action)
+        if action.option_strings:
+            wanted = "(required)" if action.required else "(default: "
+            assert wanted in shown, f"emotag {name} {flag} does not show its default: {shown!r}"
+        assert flat(shown) in flat(text), f"emotag {name} --help lacks {flag}'s help"
+
+
+def test_help_lines_read_as_the_field_comments(monkeypatch, capsys):
+    _, text = command_help("train bilstm", monkeypatch, capsys)
+    help_text = flat(text)
+    # Trailing comment of a TrainConfig field.
+    assert "--patience PATIENCE epochs without dev macro-F1 gain before stopping (default: 2)" in (
+        help_text
+    )
+    # A field of the DatasetSpec base class, and one documented by the comment above it.
+    assert (
+        "--dev-fraction DEV_FRACTION share of train held out as dev when there is no dev file "
+        "(default: 0.1)" in help_text
+    )
+    assert (
+        "--label-cols LABEL_COLS comma-separated binary label columns; with --labels-col, the "
+        "label names in id order (default: None)" in help_text
+    )
+    assert "--loss {cb_focal,focal,bce}" in help_text  # a closed set is a choice
+
+
+@dataclasses.dataclass
+class _Base:
+    run: str = option(metavar="DIR")  # run directory
+    size: int = 64  # rows per batch
+    # a note above
+    # over two lines
+    name: str = "x"
+    bare: int = 0
+    # a reader's note, not the help
+    kept: float = 0.5  # the trailing comment wins
+    mode: str = choice("a", ("a", "b"))  # fmt: skip
+
+
+@dataclasses.dataclass
+class _Child(_Base):
+    size: int = 32  # rows per batch, fewer
+    share: float = 0.25  # 25% of the rows
+    flag: bool = False  # switch it on
+    runs: list[str] = option(default_factory=list, action="append")  # repeatable
+
+
+def test_field_comments_trailing_above_inherited_and_overridden():
+    assert field_comments(_Child) == {
+        "run": "run directory",
+        "size": "rows per batch, fewer",
+        "name": "a note above over two lines",
+        "bare": "",
+        "kept": "the trailing comment wins",
+        "mode": "",  # a tool's pragma is not help
+        "share": "25% of the rows",
+        "flag": "switch it on",
+        "runs": "repeatable",
+    }
+
+
+def test_dataclass_parser_help_types_and_defaults(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "1000")
+    parser = dataclass_parser(_Child, "Description line one.\n  indented line two.")
+    help_text = parser.format_help()
+    assert "Description line one.\n  indented line two." in help_text  # kept as written
+    lines = flat(help_text)
+    assert "--size SIZE rows per batch, fewer (default: 32)" in lines
+    assert "--share SHARE 25% of the rows (default: 0.25)" in lines
+    assert "--run DIR run directory (required)" in lines
+    assert "--flag, --no-flag switch it on (default: False)" in lines
+    assert "--mode {a,b}" in lines
+    args = parser.parse_args(["--run", "r", "--runs", "a", "--runs", "b", "--flag"])
+    config = _Child(**vars(args))
+    assert (config.run, config.runs, config.flag, config.size) == ("r", ["a", "b"], True, 32)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--run", "r", "--mode", "c"])
+    assert "invalid choice: 'c'" in capsys.readouterr().err
+
+
+def test_no_command_and_unknown_command_are_clear_errors():
+    with pytest.raises(SystemExit) as no_command:
+        cli.main([])
+    assert str(no_command.value.code).endswith("emotag: error: no command given")
+    with pytest.raises(SystemExit) as unknown:
+        cli.main(["frobnicate"])
+    assert str(unknown.value.code).endswith("emotag: error: unknown command 'frobnicate'")
+    with pytest.raises(SystemExit) as half:
+        cli.main(["train"])
+    assert "emotag train {bilstm,bert,baseline" in str(half.value.code)
+    assert str(half.value.code).endswith("expected, got nothing")
+
+
+def test_python_m_emotag_help_lists_every_command():
+    done = subprocess.run(
+        [sys.executable, "-m", "emotag", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: emotag <command>")
+    for name in cli.COMMANDS:
+        assert f"  {name} " in done.stdout
+
+
+def test_batch_refuses_unknown_flags_and_passes_beam_options_after_separator(capsys):
+    from emotag.serving.batch import parse_args
+
+    own = ["--model", "run", "--input", "in.txt", "--output", "out.jsonl"]
+    config, beam_args = parse_args([*own, "--", "--runner=DataflowRunner", "--project", "p"])
+    assert (config.model, config.input, config.output) == ("run", "in.txt", "out.jsonl")
+    assert beam_args == ["--runner=DataflowRunner", "--project", "p"]
+    assert parse_args(own)[1] == []
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args([*own, "--runer=DataflowRunner"])  # mistyped, before any "--"
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments: --runer=DataflowRunner" in capsys.readouterr().err
+
+
+def test_model_means_a_run_directory_everywhere(capsys):
+    from emotag.audit.audit import parse_args as audit_args
+    from emotag.augment.generate import parse_args as augment_args
+
+    assert audit_args(["--learner", "bilstm"]).learner == "bilstm"
+    config = augment_args(["--rare-below", "10", "--llm-model", "qwen2.5"])
+    assert (config.rare_below, config.llm_model) == (10, "qwen2.5")
+    for parse, argv in (
+        (audit_args, ["--model", "bilstm"]),
+        (augment_args, ["--model", "qwen2.5"]),
+        (augment_args, ["--threshold", "10"]),
+    ):
+        with pytest.raises(SystemExit):
+            parse(argv)
+        assert f"unrecognized arguments: {' '.join(argv)}" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        audit_args(["--learner", "svm"])
+    assert "invalid choice: 'svm'" in capsys.readouterr().err
