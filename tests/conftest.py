@@ -16,13 +16,6 @@ LABELS = (
     "love nervousness optimism pride realization relief remorse sadness surprise neutral"
 ).split()
 
-# Files every run directory has, whatever trained it (README's artifact layout).
-RUN_FILES = (
-    "saved_model", "preprocess_config.json", "per_class_thresholds.npy", "thresholds.json",
-    "labels.txt", "train_config.json", "overall_metrics.json", "per_class_report.csv",
-    "predictions_test.tsv", "per_class_f1.png", "run_info.json", "MODEL_CARD.md",
-)  # fmt: skip
-
 # Word -> label id, so the tiny data has a learnable signal.
 CUES = {
     "thanks": 15, "thank": 15, "love": 18, "haha": 1, "lol": 1, "angry": 2, "hate": 2,

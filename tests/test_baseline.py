@@ -11,8 +11,9 @@ import pytest
 import tensorflow as tf
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from conftest import RUN_FILES, serve_in_fresh_process
+from conftest import serve_in_fresh_process
 from emotag.models.tfidf import TfidfClassifier, word_ngrams
+from emotag.runs.layout import KIND_FILES, RUN_FILES, TFIDF
 from emotag.text.preprocessing import PreprocessConfig
 from emotag.training.baseline import BaselineConfig, make_vectorizer, parse_args
 
@@ -121,10 +122,11 @@ def trained(tiny_data_dir, tmp_path_factory):
 @pytest.mark.slow
 def test_run_directory_is_complete(trained):
     run_dir, _, _ = trained
-    for name in (*RUN_FILES, "tfidf_lr.npz"):
+    for name in (*RUN_FILES, *KIND_FILES[TFIDF], "tfidf_lr.npz"):
         assert (run_dir / name).exists(), name
     info = json.loads((run_dir / "run_info.json").read_text())
     assert info["model"] == "tfidf-lr" and len(info["dev_grid"]) == 4
+    assert info["kind"] == "tfidf-lr"
     best = max(info["dev_grid"], key=lambda row: row["dev_macro_f1"])
     assert info["chosen"] == {"c": best["c"], "ngram_range": best["ngram_range"]}
 

@@ -8,7 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from conftest import RUN_FILES, serve_in_fresh_process
+from conftest import serve_in_fresh_process
+from emotag.runs.layout import BILSTM, KIND_FILES, RUN_FILES
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +22,7 @@ def run_dir(tiny_run_dir):
 
 
 def test_run_directory_is_complete(run_dir):
-    for name in (*RUN_FILES, "model.keras", "tokenizer.pkl"):
+    for name in (*RUN_FILES, *KIND_FILES[BILSTM], "model.keras", "tokenizer.pkl"):
         assert (run_dir / name).exists(), name
     assert not [p for p in run_dir.parent.iterdir() if p.name.startswith(".")]  # no temp dirs left
     assert np.load(run_dir / "per_class_thresholds.npy").shape == (28,)

@@ -63,6 +63,7 @@ def _fake_run(path, label_names, value=0.5):
     )
     np.save(path / "per_class_thresholds.npy", thresholds)
     (path / "thresholds.json").write_text(json.dumps({"at_least_one": False}))
+    (path / "labels.txt").write_text("\n".join(label_names) + "\n")
     return path
 
 
@@ -148,6 +149,8 @@ def test_ensemble_run_matches_weighted_average(weighted, members):
     info = json.loads((weighted / "run_info.json").read_text())
     assert info["model"] == "ensemble" and info["weights"] == [0.75, 0.25]
     assert [m["model"] for m in info["members"]] == ["tfidf-lr", "bilstm"]
+    assert info["kind"] == "ensemble"
+    assert [m["kind"] for m in info["members"]] == ["tfidf-lr", "bilstm"]
 
     predictor = Predictor.load(weighted, batch_size=2)
     expected = _member_average([members[0], members[2]], [0.75, 0.25], TEXTS)

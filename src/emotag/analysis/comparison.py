@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from emotag.evaluation.metrics import per_class_f1
+from emotag.runs import layout
 
 
 def find_runs(artifacts_dir: str | Path) -> list[Path]:
@@ -20,7 +21,7 @@ def find_runs(artifacts_dir: str | Path) -> list[Path]:
         return []
     return sorted(
         p for p in root.iterdir()
-        if p.is_dir() and not p.name.startswith(".") and (p / "overall_metrics.json").is_file()
+        if p.is_dir() and not p.name.startswith(".") and (p / layout.OVERALL_METRICS).is_file()
     )  # fmt: skip
 
 
@@ -28,8 +29,8 @@ def overall_table(run_dirs: list[Path]) -> pd.DataFrame:
     """One row per run: test macro / micro F1, macro precision and recall, model, time."""
     rows = []
     for run in run_dirs:
-        metrics = json.loads((run / "overall_metrics.json").read_text())
-        info_path = run / "run_info.json"
+        metrics = json.loads((run / layout.OVERALL_METRICS).read_text())
+        info_path = run / layout.RUN_INFO
         info = json.loads(info_path.read_text()) if info_path.is_file() else {}
         rows.append({
             "run": run.name,
@@ -47,7 +48,7 @@ def per_class_f1_table(run_dirs: list[Path]) -> pd.DataFrame:
     """Test F1 per label (rows) and run (columns), from each `per_class_report.csv`."""
     columns = {}
     for run in run_dirs:
-        with open(run / "per_class_report.csv", encoding="utf-8", newline="") as f:
+        with open(run / layout.PER_CLASS_REPORT, encoding="utf-8", newline="") as f:
             columns[run.name] = {r["label"]: float(r["f1"]) for r in csv.DictReader(f)}
     return pd.DataFrame(columns)
 

@@ -8,10 +8,8 @@ out the page for a dict of Predictors (run name -> Predictor) and `launch` serve
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -24,6 +22,7 @@ from emotag.app.views import (
     message_html,
     probability_figure,
 )
+from emotag.runs.layout import MODEL_CARD, RunDir
 from emotag.serving.explain import heatmap_html
 
 log = logging.getLogger(__name__)
@@ -118,24 +117,27 @@ def analyse(
 def model_summary(name: str, predictor) -> str:
     """One Markdown line about a run: model kind, labels, test macro-F1 when recorded."""
     parts = [f"**{name}**", f"{len(predictor.label_names)} labels"]
-    info_path = Path(predictor.run_dir) / "run_info.json"
-    if info_path.is_file():
-        info = json.loads(info_path.read_text())
-        if info.get("model"):
-            parts.insert(1, str(info["model"]))
-        if "test_macro_f1" in info:
-            parts.append(f"test macro-F1 {info['test_macro_f1']:.3f}")
-    if (Path(predictor.run_dir) / "MODEL_CARD.md").is_file():
-        parts.append("see its `MODEL_CARD.md`")
+    run = _run_of(predictor)
+    if run is None:
+        return " · ".join(parts)
+    if run.kind:
+        parts.insert(1, run.kind)
+    if "test_macro_f1" in run.info:
+        parts.append(f"test macro-F1 {run.info['test_macro_f1']:.3f}")
+    if run.file(MODEL_CARD).is_file():
+        parts.append(f"see its `{MODEL_CARD}`")
     return " · ".join(parts)
+
+
+def _run_of(predictor) -> RunDir | None:
+    # Stand-in predictors (tests, notebooks) have no opened run directory.
+    return getattr(predictor, "run", None)
 
 
 def _global_default(predictor) -> float:
     # The run's own best single threshold (tuned on dev) is a better start than 0.5.
-    path = Path(predictor.run_dir) / "thresholds.json"
-    if path.is_file():
-        return float(json.loads(path.read_text()).get("global_threshold", 0.5))
-    return 0.5
+    run = _run_of(predictor)
+    return float(run.calibration.get("global_threshold", 0.5)) if run else 0.5
 
 
 def build_app(

@@ -33,6 +33,7 @@ import numpy as np
 
 from emotag.config import command_line, command_parser, setup_logging
 from emotag.evaluation.metrics import macro_f1
+from emotag.runs import layout
 from emotag.training.bilstm import TrainConfig, train
 
 log = logging.getLogger("quality")
@@ -104,8 +105,8 @@ def run_experiment(name: str, overrides: dict, seed: int, runs_dir: Path, data_d
         data_dir=data_dir, seed=seed, output_dir=str(runs_dir), run_name=run_dir.name,
         **{"verbose": 2, **overrides},
     )  # fmt: skip
-    if (run_dir / "run_info.json").exists():
-        saved = json.loads((run_dir / "train_config.json").read_text())
+    if (run_dir / layout.RUN_INFO).exists():
+        saved = json.loads((run_dir / layout.TRAIN_CONFIG).read_text())
         wanted = dataclasses.asdict(config)
         differ = sorted(k for k in wanted if k not in NOT_COMPARED and saved.get(k) != wanted[k])
         if differ:
@@ -121,7 +122,7 @@ def run_experiment(name: str, overrides: dict, seed: int, runs_dir: Path, data_d
 
 def read_predictions(run_dir: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(label names, gold multi-hot, probabilities) from a run's predictions_test.tsv."""
-    with open(run_dir / "predictions_test.tsv", encoding="utf-8", newline="") as f:
+    with open(run_dir / layout.predictions_name("test"), encoding="utf-8", newline="") as f:
         rows = list(csv.reader(f, delimiter="\t"))
     header, rows = rows[0], rows[1:]
     labels = header[4:]
@@ -136,10 +137,10 @@ def read_predictions(run_dir: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
 
 def run_figures(run_dir: Path) -> dict:
     """Test figures of one run, plus the global-threshold variant from its dev calibration."""
-    metrics = json.loads((run_dir / "overall_metrics.json").read_text())
-    info = json.loads((run_dir / "run_info.json").read_text())
-    config = json.loads((run_dir / "train_config.json").read_text())
-    thresholds = json.loads((run_dir / "thresholds.json").read_text())
+    metrics = json.loads((run_dir / layout.OVERALL_METRICS).read_text())
+    info = json.loads((run_dir / layout.RUN_INFO).read_text())
+    config = json.loads((run_dir / layout.TRAIN_CONFIG).read_text())
+    thresholds = json.loads((run_dir / layout.THRESHOLDS_JSON).read_text())
     labels, gold, probs = read_predictions(run_dir)
     global_pred = probs >= thresholds["global_threshold"]
     return {
@@ -278,7 +279,7 @@ def collect(experiments: dict[str, dict], args: argparse.Namespace) -> dict[str,
             run_dir = runs_dir / f"{name}-s{seed}"
             if wanted and not args.report_only:
                 run_dir = run_experiment(name, overrides, seed, runs_dir, args.data_dir)
-            if (run_dir / "run_info.json").exists():
+            if (run_dir / layout.RUN_INFO).exists():
                 results.setdefault(name, {})[seed] = run_figures(run_dir)
     return results
 

@@ -49,6 +49,7 @@ import tensorflow as tf
 
 from emotag.config import command_line, command_parser
 from emotag.data.goemotions import load_goemotions
+from emotag.runs import layout
 from emotag.serving.predictor import Predictor
 
 log = logging.getLogger("throughput")
@@ -83,18 +84,6 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--report-only", action="store_true", help="re-render <out>/throughput.md from the JSON"
     )
     return parser.parse_args(argv)
-
-
-def run_kind(run_dir: Path) -> str:
-    info = {}
-    for name in ("run_info.json", "train_config.json"):
-        if (run_dir / name).exists():
-            info.update(json.loads((run_dir / name).read_text()))
-    if "model" in info:
-        return str(info["model"])
-    if (run_dir / "tokenizer.pkl").exists():
-        return "bilstm"
-    return "other"
 
 
 class Timer:
@@ -187,9 +176,9 @@ class NaiveKerasRow:
         from emotag.text.tokenizer import TextEncoder, WordTokenizer
 
         self.name, self.args = name, args
-        self.model = keras.saving.load_model(run_dir / "model.keras", compile=False)
-        config, _ = PreprocessConfig.load(run_dir / "preprocess_config.json")
-        tokenizer = WordTokenizer.load(run_dir / "tokenizer.pkl")
+        self.model = keras.saving.load_model(run_dir / layout.MODEL_KERAS, compile=False)
+        config, _ = PreprocessConfig.load(run_dir / layout.PREPROCESS_CONFIG)
+        tokenizer = WordTokenizer.load(run_dir / layout.TOKENIZER)
         rows = TextEncoder(config, tokenizer).encode(texts)
         self.ids = np.zeros((len(rows), tokenizer.max_len), dtype="int32")  # (n, max_len)
         for row, ids in zip(self.ids, rows):
@@ -250,17 +239,16 @@ def reexport(run_dir: Path, target: Path) -> Path:
     from emotag.text.preprocessing import PreprocessConfig
     from emotag.text.tokenizer import TextEncoder, WordTokenizer
 
+    run = layout.open_run(run_dir)
     target.mkdir(parents=True)
-    for name in ("per_class_thresholds.npy", "thresholds.json", "labels.txt"):
-        shutil.copy(run_dir / name, target / name)
-    model = keras.saving.load_model(run_dir / "model.keras", compile=False)
-    config, _ = PreprocessConfig.load(run_dir / "preprocess_config.json")
-    encoder = TextEncoder(config, WordTokenizer.load(run_dir / "tokenizer.pkl"))
-    calibration = json.loads((run_dir / "thresholds.json").read_text())
+    for name in (layout.THRESHOLDS_NPY, layout.THRESHOLDS_JSON, layout.LABELS):
+        shutil.copy(run.file(name), target / name)
+    model = keras.saving.load_model(run.file(layout.MODEL_KERAS), compile=False)
+    config, _ = PreprocessConfig.load(run.file(layout.PREPROCESS_CONFIG))
+    encoder = TextEncoder(config, WordTokenizer.load(run.file(layout.TOKENIZER)))
     export_saved_model(
-        model, encoder, np.load(run_dir / "per_class_thresholds.npy"),
-        (run_dir / "labels.txt").read_text().split(), target / "saved_model",
-        at_least_one=bool(calibration.get("at_least_one", False)),
+        model, encoder, run.thresholds, list(run.label_names), target / layout.SAVED_MODEL,
+        at_least_one=run.at_least_one,
         serving_model=FusedBiLSTMClassifier(model) if can_fuse(model) else None,
     )  # fmt: skip
     return target
@@ -269,13 +257,13 @@ def reexport(run_dir: Path, target: Path) -> Path:
 def build_rows(args, texts: list[str], workdir: Path) -> tuple[list, list[str]]:
     rows, notes = [], []
     for path in map(Path, args.models):
-        if not (path / "saved_model").is_dir():
-            notes.append(f"{path}: no saved_model/, skipped")
+        if not (path / layout.SAVED_MODEL).is_dir():
+            notes.append(f"{path}: no {layout.SAVED_MODEL}/, skipped")
             continue
-        kind = run_kind(path)
         predictor = Predictor.load(path)
+        kind = predictor.run.kind or "other"
         label = f"{path.name} ({kind})"
-        if kind == "bilstm" and (path / "model.keras").exists():
+        if kind == layout.BILSTM and predictor.run.file(layout.MODEL_KERAS).exists():
             naive = NaiveKerasRow(f"{path.name}: naive model.predict, ids padded to max_len",
                                   path, texts, args)  # fmt: skip
             rows.append(naive)

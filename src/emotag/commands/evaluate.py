@@ -14,7 +14,6 @@ directory. Training-only edits (--limit, --exclude-ids, --extra-train) are not a
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 from emotag.config import choice, dataclass_parser, setup_logging
 from emotag.data.datasets import DatasetSpec, load_dataset
 from emotag.evaluation.reports import evaluate_probabilities
+from emotag.runs.layout import TRAIN_CONFIG, NotARunError
 from emotag.serving.predictor import Predictor
 
 log = logging.getLogger("evaluate")
@@ -48,8 +48,10 @@ def evaluate(config: EvaluateConfig) -> dict:
     """Predicts the split with the run's SavedModel and writes the evaluation files."""
     run_dir = Path(config.model)
     predictor = Predictor.load(run_dir)
-    train_config = json.loads((run_dir / "train_config.json").read_text())
-    spec = DatasetSpec.from_config(train_config).for_evaluation(config.data_dir)
+    run = predictor.run
+    if not run.file(TRAIN_CONFIG).is_file():
+        raise NotARunError(f"{run.file(TRAIN_CONFIG)} not found: it names the run's dataset")
+    spec = DatasetSpec.from_config(run.train_config).for_evaluation(config.data_dir)
     data = load_dataset(spec)
     if data.label_names != predictor.label_names:
         raise ValueError(
@@ -57,7 +59,7 @@ def evaluate(config: EvaluateConfig) -> dict:
         )
     split = getattr(data, config.split)
     probs = predictor.predict_proba(split.texts)
-    out = Path(config.out) if config.out else run_dir / f"eval_{config.split}"
+    out = Path(config.out) if config.out else run.eval_dir(config.split)
     report = evaluate_probabilities(
         out,
         config.split,

@@ -13,12 +13,11 @@ from typing import NamedTuple
 import numpy as np
 
 from emotag.evaluation.metrics import macro_f1, per_class_f1
+from emotag.runs.layout import THRESHOLDS_JSON, THRESHOLDS_NPY
 from emotag.runs.thresholds import apply_thresholds
 
 # Default grid for the single global threshold.
 DEFAULT_GRID = np.round(np.arange(0.05, 0.951, 0.01), 2)
-THRESHOLDS_NPY = "per_class_thresholds.npy"
-THRESHOLDS_JSON = "thresholds.json"
 
 
 class ThresholdSearch(NamedTuple):

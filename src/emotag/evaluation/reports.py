@@ -18,6 +18,7 @@ import numpy as np
 
 from emotag.evaluation.metrics import multilabel_report, write_per_class_csv
 from emotag.evaluation.plots import plot_per_class_f1
+from emotag.runs import layout
 from emotag.runs.thresholds import apply_thresholds
 
 
@@ -69,10 +70,11 @@ def evaluate_probabilities(
     report["split"] = split
     report["num_examples"] = len(texts)
     report["at_least_one"] = bool(at_least_one)
-    (out / "overall_metrics.json").write_text(json.dumps(report, indent=2))
-    write_per_class_csv(report, out / "per_class_report.csv")
+    (out / layout.OVERALL_METRICS).write_text(json.dumps(report, indent=2))
+    write_per_class_csv(report, out / layout.PER_CLASS_REPORT)
     write_predictions_tsv(
-        out / f"predictions_{split}.tsv", texts, ids, y_true, y_pred, probs, label_names
+        out / layout.predictions_name(split), texts, ids, y_true, y_pred, probs, label_names
     )
-    plot_per_class_f1(report, out / "per_class_f1.png", title=title or f"Per-class F1 ({split})")
+    title = title or f"Per-class F1 ({split})"
+    plot_per_class_f1(report, out / layout.PER_CLASS_F1_PLOT, title=title)
     return report

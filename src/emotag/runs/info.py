@@ -8,17 +8,34 @@ import sys
 import time
 from pathlib import Path
 
+from emotag.runs.layout import KINDS, RUN_INFO, TRAIN_CONFIG
 from emotag.runs.model_card import write_model_card
 
 
-def write_run_info(run_path: Path, config: dict, started: float, report: dict, **extra) -> dict:
-    """Writes `train_config.json`, `run_info.json` (timing, memory, versions, figures)
-    and `MODEL_CARD.md`."""
+def write_run_info(
+    run_path: Path, config: dict, started: float, report: dict, *, kind: str, **extra
+) -> dict:
+    """Writes `train_config.json`, `run_info.json` and `MODEL_CARD.md`.
+
+    Args:
+        run_path: the run directory being written.
+        config: the resolved configuration, saved as `train_config.json`.
+        started: `time.time()` when the run started.
+        report: the test report (`emotag.evaluation.metrics.multilabel_report`).
+        kind: the run's kind (`emotag.runs.layout.KINDS`), which `open_run` reads back.
+        **extra: further entries of `run_info.json`.
+
+    Returns:
+        The `run_info.json` payload.
+    """
     import keras
     import tensorflow as tf
 
-    (run_path / "train_config.json").write_text(json.dumps(config, indent=2))
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    (run_path / TRAIN_CONFIG).write_text(json.dumps(config, indent=2))
     info = {
+        "kind": kind,
         "wall_time_s": round(time.time() - started, 1),
         # ru_maxrss is in KiB on Linux.
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -31,6 +48,6 @@ def write_run_info(run_path: Path, config: dict, started: float, report: dict, *
         "test_macro_recall": report["macro"]["recall"],
         **extra,
     }
-    (run_path / "run_info.json").write_text(json.dumps(info, indent=2))
+    (run_path / RUN_INFO).write_text(json.dumps(info, indent=2))
     write_model_card(run_path, strict=False)
     return info

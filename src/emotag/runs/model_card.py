@@ -9,14 +9,15 @@ failing, so every training script's runs get a card.
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import re
 from pathlib import Path
 
+from emotag.runs import layout
+
 log = logging.getLogger(__name__)
 
-CARD_NAME = "MODEL_CARD.md"
+CARD_NAME = layout.MODEL_CARD
 CITATION = (
     "Dorottya Demszky, Dana Movshovitz-Attias, Jeongwoo Ko, Alan Cowen, Gaurav Nemade and "
     "Sujith Ravi. 2020. *GoEmotions: A Dataset of Fine-Grained Emotions.* Proceedings of "
@@ -68,13 +69,8 @@ KEY_SETTINGS = (
 N_RARE = 6  # rarest classes listed under known failure modes
 
 
-def _read_json(run: Path, name: str) -> dict:
-    path = run / name
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-
-
 def _read_per_class(run: Path) -> list[dict]:
-    path = run / "per_class_report.csv"
+    path = run / layout.PER_CLASS_REPORT
     if not path.is_file():
         return []
     with open(path, encoding="utf-8", newline="") as f:
@@ -107,31 +103,26 @@ def _script_name(command: str) -> str:
     return scripts[0] if scripts else ""
 
 
-def _labels(run: Path, thresholds: dict) -> list[str]:
-    path = run / "labels.txt"
-    if path.is_file():
-        return [line for line in path.read_text(encoding="utf-8").splitlines() if line]
-    return list(thresholds.get("labels", []))
-
-
 def render_model_card(run_dir: str | Path) -> str:
     """The Markdown text of a run's model card (see module docstring for the inputs)."""
-    run = Path(run_dir)
+    # Partial: the card is written before training's last files, and tolerates any gap.
+    opened = layout.open_run(run_dir, partial=True)
+    run = opened.path
     name = _run_name(run)
-    config = _read_json(run, "train_config.json")
-    info = _read_json(run, "run_info.json")
-    metrics = _read_json(run, "overall_metrics.json")
-    thresholds = _read_json(run, "thresholds.json")
-    embeddings = _read_json(run, "embeddings.json")
-    preprocess = _read_json(run, "preprocess_config.json")
+    config, info, thresholds = opened.train_config, opened.info, opened.calibration
+    metrics = opened.read_json(layout.OVERALL_METRICS)
+    embeddings = opened.read_json(layout.EMBEDDINGS)
+    preprocess = opened.read_json(layout.PREPROCESS_CONFIG)
     per_class = _read_per_class(run)
-    labels = _labels(run, thresholds)
+    labels = list(opened.label_names)
     taxonomy = config.get("taxonomy", "fine")
     dataset = config.get("dataset", "goemotions")
     trained_on = (
         f"GoEmotions with the `{taxonomy}` taxonomy" if dataset == "goemotions" else f"`{dataset}`"
     )
-    model_kind = info.get("model") or _script_name(info.get("command", "")) or "unknown"
+    model_kind = (
+        info.get("model") or _script_name(info.get("command", "")) or opened.kind or "unknown"
+    )
 
     out = [f"# Model card: {name}", ""]
     out += [
@@ -215,7 +206,7 @@ def render_model_card(run_dir: str | Path) -> str:
             for r in per_class
         ]  # fmt: skip
         out += _table(["label", "precision", "recall", "F1", "support", "threshold"], rows)
-    if (run / "per_class_f1.png").is_file():
+    if (run / layout.PER_CLASS_F1_PLOT).is_file():
         out += ["![Per-class test F1](per_class_f1.png)", ""]
 
     out += ["## Thresholds", ""]

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import logging
 import sys
 import time
@@ -29,13 +28,14 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from emotag.config import dataclass_parser, setup_logging
+from emotag.config import StepLog, dataclass_parser, setup_logging
 from emotag.data.datasets import DatasetSpec, load_dataset
 from emotag.evaluation.calibration import calibrated_macro_f1
 from emotag.evaluation.scoring import calibrate_and_score
 from emotag.models.export import TEXT_SPEC, export_text_module
+from emotag.runs import layout
 from emotag.runs.info import write_run_info
-from emotag.runs.writer import RunWriter
+from emotag.runs.writer import RunWriter, try_it_command
 from emotag.serving.predictor import Predictor
 
 log = logging.getLogger("ensemble")
@@ -132,8 +132,7 @@ def member_dataset(paths: list[str], data_dir: str | None = None) -> DatasetSpec
     """
     specs = []
     for path in paths:
-        config_file = Path(path) / "train_config.json"
-        config = json.loads(config_file.read_text()) if config_file.exists() else {}
+        config = layout.open_run(path, partial=True).train_config  # {} when absent
         specs.append(DatasetSpec.from_config(config).for_evaluation(data_dir))
     # Every field of the evaluation specs identifies dev and test (a dev split may be
     # carved from train), except data_dir, which may differ between machines.
@@ -197,8 +196,10 @@ def ensemble(config: EnsembleConfig) -> Path:
             f"{data.label_names} ({spec.dataset}, {spec.label_set})"
         )
 
+    steps = StepLog(log)
     dev_probs, test_probs = [], []
     for member in members:
+        steps.start(f"scoring dev and test with {member.run_dir}")
         dev_probs.append(member.predict_proba(data.dev.texts))
         test_probs.append(member.predict_proba(data.test.texts))
         log.info(
@@ -208,6 +209,7 @@ def ensemble(config: EnsembleConfig) -> Path:
 
     grid = None
     if config.tune_weights:
+        steps.start("tuning the weights on dev")
         weights, grid = choose_weights(dev_probs, data.dev.labels, config.weight_steps)
     else:
         weights = np.asarray(config.weights or [1.0] * len(members), dtype="float64")
@@ -219,6 +221,7 @@ def ensemble(config: EnsembleConfig) -> Path:
     )  # fmt: skip
 
     with RunWriter(config.output_dir, config.run_name) as run:
+        steps.start("calibrating thresholds on dev, scoring test")
         calibration, report = calibrate_and_score(
             run.path,
             data,
@@ -226,19 +229,20 @@ def ensemble(config: EnsembleConfig) -> Path:
             weighted_mean(test_probs, weights),
             title=f"{config.run_name}: test per-class F1",
         )
+        steps.start("exporting the SavedModel")
         export_text_module(
             WeightedAverage([m.model for m in members], weights),
             calibration.thresholds,
             data.label_names,
-            run.path / "saved_model",
+            run.path / layout.SAVED_MODEL,
             at_least_one=calibration.at_least_one,
         )
         member_info = []
         for member, weight, probs in zip(members, weights, dev_probs):
-            info_file = member.run_dir / "run_info.json"
-            info = json.loads(info_file.read_text()) if info_file.exists() else {}
+            info = member.run.info
             member_info.append({
                 "run_dir": str(member.run_dir.resolve()),
+                "kind": member.run.kind,
                 "model": info.get("model"),
                 "weight": float(weight),
                 "dev_macro_f1": calibrated_macro_f1(probs, data.dev.labels),
@@ -246,14 +250,16 @@ def ensemble(config: EnsembleConfig) -> Path:
             })  # fmt: skip
         write_run_info(
             run.path, {**dataclasses.asdict(config), **dataclasses.asdict(spec)}, started, report,
-            model="ensemble", members=member_info, weights=weights.tolist(), weight_grid=grid,
+            kind=layout.ENSEMBLE, model="ensemble", members=member_info,
+            weights=weights.tolist(), weight_grid=grid,
         )  # fmt: skip
+        steps.done()
     return run.final_path
 
 
 def main(argv=None) -> int:
     setup_logging()
-    ensemble(parse_args(argv))
+    log.info("try it: %s", try_it_command(ensemble(parse_args(argv))))
     return 0
 
 

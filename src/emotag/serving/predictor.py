@@ -10,7 +10,6 @@ their own longest row. Other runs sort by character length and call `serve`. See
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import emoji
 import numpy as np
 import tensorflow as tf
 
+from emotag.runs.layout import BILSTM, LABELS, LEXICON, RunDir, RunFileError, open_run, run_kind
 from emotag.runs.thresholds import apply_thresholds
 from emotag.text.inputs import MAX_TEXT_CHARS, coerce_text
 
@@ -50,6 +50,7 @@ class Prediction:
     labels: list[str]  # predicted labels, most probable first
     probabilities: dict[str, float]  # every label's probability
     error: str | None = None  # why this item was not scored (errors="skip"); then no labels
+    thresholds: dict[str, float] | None = None  # every label's applied threshold
 
     def to_json(self) -> dict:
         record = {
@@ -58,9 +59,37 @@ class Prediction:
             "scores": {name: round(self.probabilities[name], 4) for name in self.labels},
             "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()},
         }
+        if self.thresholds is not None:
+            record["thresholds"] = {k: round(v, 4) for k, v in self.thresholds.items()}
         if self.error is not None:
             record["error"] = self.error
         return record
+
+    def ranked(self, top_k: int | None = None) -> list[dict]:
+        """Labels by descending score, in the Hugging Face pipeline's shape plus two keys.
+
+        Args:
+            top_k: keep the first k; None = every label.
+
+        Returns:
+            `[{"label", "score", "threshold", "fired"}, ...]`; `fired` says whether the
+            label is predicted, which the "at least one label" rule may grant below its
+            threshold. [] for an item that was not scored.
+        """
+        if top_k is not None and top_k < 1:
+            raise ValueError(f"top_k must be None or at least 1, got {top_k}")
+        order = sorted(self.probabilities, key=lambda name: -self.probabilities[name])
+        fired = set(self.labels)
+        thresholds = self.thresholds or {}
+        return [
+            {
+                "label": name,
+                "score": self.probabilities[name],
+                "threshold": thresholds.get(name),
+                "fired": name in fired,
+            }
+            for name in order[:top_k]
+        ]
 
     def format(self) -> str:
         if self.error is not None:
@@ -81,22 +110,31 @@ class Predictor:
         batch_size: texts per graph call.
         max_chars: longer texts are cut to this many characters (`emotag.text.inputs`).
 
+    Raises:
+        NotARunError: When `run_dir` is not a run (`emotag.runs.layout.open_run`).
+        RunFileError: When its thresholds, labels.txt and SavedModel disagree.
+
     Example:
     >>> predictor = Predictor.load("artifacts/bilstm")
-    >>> predictor.predict(["Thank you so much!"])[0].labels
+    >>> predictor.predict("Thank you so much!")[0].labels
     ['gratitude']
+    >>> predictor("Thank you so much!", top_k=2)  # the Hugging Face pipeline's shape
+    [[{'label': 'gratitude', 'score': 0.97, 'threshold': 0.41, 'fired': True},
+      {'label': 'admiration', 'score': 0.04, 'threshold': 0.33, 'fired': False}]]
     """
 
     def __init__(self, run_dir: str | Path, batch_size: int = 256, max_chars: int = MAX_TEXT_CHARS):
-        self.run_dir = Path(run_dir)
-        saved_model = self.run_dir / "saved_model"
-        if not saved_model.is_dir():
-            raise FileNotFoundError(f"{saved_model} not found: is {run_dir} a trained run?")
-        self.model = load_saved_model(saved_model)
+        self.run = open_run(run_dir)  # checks the thresholds against labels.txt
+        self.run_dir = self.run.path
+        self.model = load_run_model(self.run)
         self.label_names = [n.decode("utf-8") for n in self.model.label_names().numpy()]
-        self.thresholds = np.load(self.run_dir / "per_class_thresholds.npy")
-        calibration = json.loads((self.run_dir / "thresholds.json").read_text())
-        self.at_least_one = bool(calibration.get("at_least_one", False))
+        if tuple(self.label_names) != self.run.label_names:
+            raise RunFileError(
+                f"{self.run.saved_model} serves the labels {self.label_names}, but "
+                f"{self.run.file(LABELS)} lists {list(self.run.label_names)}"
+            )
+        self.thresholds = self.run.thresholds
+        self.at_least_one = self.run.at_least_one
         self.batch_size = batch_size
         self.max_chars = max_chars
 
@@ -115,7 +153,7 @@ class Predictor:
         """Coerces each item with `emotag.text.inputs.coerce_text`.
 
         Args:
-            texts: a sequence of items (a single string is refused: pass a list).
+            texts: a sequence of items, or one str / bytes (a list of one).
             errors: "raise" raises on the first bad item; "skip" records it.
 
         Returns:
@@ -124,7 +162,7 @@ class Predictor:
         if errors not in ERRORS:
             raise ValueError(f"errors must be one of {ERRORS}, got {errors!r}")
         if isinstance(texts, (str, bytes)):
-            raise TypeError("pass a list of texts, not a single string")
+            texts = [texts]
         prepared: list[str | None] = []
         failures: dict[int, str] = {}
         for i, item in enumerate(texts):
@@ -190,14 +228,16 @@ class Predictor:
         """Tags texts; `threshold` overrides the calibrated per-class thresholds.
 
         Args:
-            texts: strings (bytes are decoded as UTF-8; see `emotag.text.inputs`).
+            texts: strings, or one string (bytes are decoded as UTF-8; see
+                `emotag.text.inputs`).
             threshold: one global threshold instead of the calibrated ones.
             errors: "raise" raises TypeError on the first bad item (None, a number,
                 ...); "skip" returns a `Prediction` with `error` set for it instead.
 
         Returns:
-            One `Prediction` per item, in order; `text` is the text as scored (cut to
-            `max_chars`), "" for an item that is not a text.
+            One `Prediction` per item, in order (a list of one for a single string);
+            `text` is the text as scored (cut to `max_chars`), "" for an item that is not
+            a text; `thresholds` the ones applied.
         """
         prepared, failures = self.prepare(texts, errors)
         probs = np.full((len(prepared), len(self.label_names)), np.nan, dtype="float32")
@@ -205,9 +245,12 @@ class Predictor:
         if good:
             probs[good] = self._score([prepared[i] for i in good])
         if threshold is None:
-            chosen = apply_thresholds(probs, self.thresholds, at_least_one=self.at_least_one)
+            applied = self.thresholds
+            chosen = apply_thresholds(probs, applied, at_least_one=self.at_least_one)
         else:
-            chosen = apply_thresholds(probs, np.full_like(self.thresholds, threshold))
+            applied = np.full(len(self.label_names), threshold)  # float64: reported as given
+            chosen = apply_thresholds(probs, applied)
+        applied_by_label = dict(zip(self.label_names, map(float, applied)))
         results = []
         for i, (text, row, on) in enumerate(zip(prepared, probs, chosen)):
             if i in failures:
@@ -217,8 +260,31 @@ class Predictor:
                 (self.label_names[j] for j in np.flatnonzero(on)),
                 key=lambda name: -row[self.label_names.index(name)],
             )
-            results.append(Prediction(text, labels, dict(zip(self.label_names, map(float, row)))))
+            probabilities = dict(zip(self.label_names, map(float, row)))
+            results.append(Prediction(text, labels, probabilities, thresholds=applied_by_label))
         return results
+
+    def classify(
+        self, texts, top_k: int | None = None, threshold: float | None = None
+    ) -> list[list[dict]]:
+        """Tags texts in the shape of a Hugging Face text-classification pipeline.
+
+        Like `pipeline(..., top_k=None)` called on a list: per text, its labels sorted by
+        score, each `{"label", "score", "threshold", "fired"}` (see `Prediction.ranked`).
+        A single string gets the same nested shape, a list of one, so the result's shape
+        never depends on the input's type (Hugging Face flattens it for one string).
+
+        Args:
+            texts: strings, or one string.
+            top_k: labels per text; None = every label.
+            threshold: one global threshold instead of the calibrated ones.
+
+        Returns:
+            One list of label dicts per text, in order.
+        """
+        return [p.ranked(top_k) for p in self.predict(texts, threshold=threshold)]
+
+    __call__ = classify
 
     def explain(self, texts: list[str]) -> list[list[tuple[str, float]]]:
         """Returns each text's (token, attention weight) pairs."""
@@ -242,7 +308,7 @@ def serving_intra_op_threads(run_dir: str | Path) -> int | None:
     core by default). Measured in benchmarks/results/throughput.md. Other runs: None
     (BERT's large matmuls use every core).
     """
-    return 1 if (Path(run_dir) / "tokenizer.pkl").exists() else None
+    return 1 if run_kind(run_dir) == BILSTM else None
 
 
 def configure_threads(run_dir: str | Path, intra_op: int | None = None) -> bool:
@@ -267,6 +333,19 @@ def configure_threads(run_dir: str | Path, intra_op: int | None = None) -> bool:
         log.info("TensorFlow has started; intra-op threads stay as they are")
         return False
     return True
+
+
+def load_run_model(run: RunDir):
+    """The run's SavedModel; for a VADER lexicon run (no SavedModel), its Python scorer.
+
+    VADER's rules are not rewritten in TensorFlow ops (`emotag.models.vader`); its
+    `VaderClassifier` answers the `serve` and `label_names` calls a SavedModel does.
+    """
+    if run.kind == LEXICON and not run.saved_model.exists():
+        from emotag.models.vader import VaderClassifier
+
+        return VaderClassifier(run.label_names)
+    return load_saved_model(run.saved_model)
 
 
 def load_saved_model(path: str | Path):

@@ -31,21 +31,22 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from tqdm.auto import tqdm
 
-from emotag.config import choice, dataclass_parser, setup_logging
+from emotag.config import StepLog, choice, dataclass_parser, setup_logging
 from emotag.data.datasets import DatasetSpec, load_dataset
 from emotag.evaluation.calibration import calibrated_macro_f1
 from emotag.evaluation.scoring import calibrate_and_score
 from emotag.models.export import export_text_module
 from emotag.models.tfidf import TfidfClassifier, word_ngrams
+from emotag.runs import layout
 from emotag.runs.info import write_run_info
-from emotag.runs.writer import RunWriter
+from emotag.runs.writer import RunWriter, try_it_command
 from emotag.text.preprocessing import PreprocessConfig, TextNormalizer
 from emotag.text.tokenizer import iter_token_lists
 
 log = logging.getLogger("train_baseline")
-
 # scikit-learn's LogisticRegression solvers (all fit one binary problem per label here).
 SOLVERS = ("liblinear", "lbfgs", "newton-cg", "newton-cholesky", "sag", "saga")
+
 
 @dataclasses.dataclass
 class BaselineConfig(DatasetSpec):
@@ -167,6 +168,8 @@ def train(config: BaselineConfig) -> Path:
     score, ngram_range, c, vectorizer, classifier = best
     log.info("chosen on dev: ngrams %s, C %g (dev macro-F1 %.4f)", ngram_range, c, score)
 
+    steps = StepLog(log)
+    steps.start("scoring dev with the TF-IDF graph")
     model = TfidfClassifier.from_sklearn(vectorizer, classifier, preprocess, ngram_range)
     # Dev and test are scored by the graph the SavedModel serves; it must agree with sklearn.
     dev_probs = model.predict_proba(data.dev.texts)
@@ -177,34 +180,36 @@ def train(config: BaselineConfig) -> Path:
     if sklearn_gap > 1e-4:
         raise RuntimeError(f"the TF-IDF graph departs from scikit-learn by {sklearn_gap:.2g}")
     with RunWriter(config.output_dir, run_name) as run:
+        steps.start("scoring test")
+        test_probs = model.predict_proba(data.test.texts)
+        steps.start("calibrating thresholds on dev, scoring test")
         calibration, report = calibrate_and_score(
-            run.path,
-            data,
-            dev_probs,
-            model.predict_proba(data.test.texts),
-            title=f"{run_name}: test per-class F1",
+            run.path, data, dev_probs, test_probs, title=f"{run_name}: test per-class F1"
         )
+        steps.start("exporting the SavedModel")
         export_text_module(
             model,
             calibration.thresholds,
             data.label_names,
-            run.path / "saved_model",
+            run.path / layout.SAVED_MODEL,
             at_least_one=calibration.at_least_one,
         )
-        model.save(run.path / "tfidf_lr.npz")
-        preprocess.save(run.path / "preprocess_config.json", vocab_size=model.num_features)
+        steps.start("saving the model and the run's records")
+        model.save(run.path / layout.TFIDF_MODEL)
+        preprocess.save(run.path / layout.PREPROCESS_CONFIG, vocab_size=model.num_features)
         write_run_info(
-            run.path, dataclasses.asdict(config), started, report,
+            run.path, dataclasses.asdict(config), started, report, kind=layout.TFIDF,
             model="tfidf-lr", chosen={"c": c, "ngram_range": list(ngram_range)},
             num_features=model.num_features, sklearn_gap=sklearn_gap, dev_grid=grid,
         )  # fmt: skip
+        steps.done()
     return run.final_path
 
 
 def main(argv=None) -> int:
     setup_logging()
     config = parse_args(argv)
-    train(config)
+    log.info("try it: %s", try_it_command(train(config)))
     return 0
 
 

@@ -35,16 +35,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from emotag.config import choice, parse_config, setup_logging
+from emotag.config import StepLog, choice, parse_config, setup_logging
 from emotag.data.datasets import DatasetSpec, load_dataset
 from emotag.evaluation.scoring import calibrate_and_score
 from emotag.models.encoder_classifier import build_encoder_classifier
 from emotag.models.encoders import encode_texts, load_encoder, sequence_length
 from emotag.models.export import export_saved_model
+from emotag.runs import layout
 from emotag.runs.info import write_run_info
-from emotag.runs.writer import RunWriter
+from emotag.runs.writer import RunWriter, try_it_command
 from emotag.text.batching import bucketed_batch_count, make_dataset
-from emotag.training.callbacks import selection_callbacks
+from emotag.training.callbacks import VERBOSE_CHOICES, progress_verbosity, selection_callbacks
 from emotag.training.losses import make_loss
 from emotag.training.schedules import WarmupLinearDecay
 
@@ -94,7 +95,8 @@ class TrainConfig(DatasetSpec):
     seed: int = 42  # seed of the new layers' weights, dropout and shuffling
     output_dir: str = "artifacts"  # the run is written to <output_dir>/<run_name>/
     run_name: str | None = None  # None = bert-<encoder>-<taxonomy or dataset>-s<seed>
-    verbose: int = 1  # Keras progress bars: 1 = bar, 2 = one line per epoch
+    # Keras progress: auto = a bar on a terminal, else one line per epoch; 0 = none, 1 = bar
+    verbose: str = choice("auto", VERBOSE_CHOICES)
 
 
 def parse_args(argv=None) -> TrainConfig:
@@ -142,7 +144,8 @@ class StepTimeLogger(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         done = batch + 1
-        if done % self.every == 0:
+        # A live progress bar (verbose 1) shows the same, and a log line would break it.
+        if done % self.every == 0 and self.params.get("verbose") != 1:
             per_step = (time.time() - self.started) / done
             log.info(
                 "epoch %d batch %d/%d: %.2f s/batch, loss %.4f, epoch ETA %.1f min",
@@ -257,34 +260,37 @@ def train(config: TrainConfig) -> Path:
         epochs=config.epochs,
         steps_per_epoch=fit_steps,
         callbacks=callbacks,
-        verbose=config.verbose,
+        verbose=progress_verbosity(config.verbose),
     )
     fit_seconds = time.time() - fit_started
 
+    steps = StepLog(log)
     with RunWriter(config.output_dir, run_name) as run:
+        steps.start("predicting dev and test")
+        dev_probs, test_probs = predict_by_length(model, x_dev), predict_by_length(model, x_test)
+        steps.start("calibrating thresholds on dev, scoring test")
         calibration, report = calibrate_and_score(
-            run.path,
-            data,
-            predict_by_length(model, x_dev),
-            predict_by_length(model, x_test),
-            title=f"{run_name}: test per-class F1",
+            run.path, data, dev_probs, test_probs, title=f"{run_name}: test per-class F1"
         )
+        steps.start("exporting the SavedModel")
         export_saved_model(
             model,
             text_encoder,
             calibration.thresholds,
             data.label_names,
-            run.path / "saved_model",
+            run.path / layout.SAVED_MODEL,
             at_least_one=calibration.at_least_one,
         )
+        steps.start("saving the model and the run's records")
         if encoder.kind == "keras_hub":
             # An uncompiled twin sharing the layers: the file holds no optimizer state
             # (twice the encoder's size with AdamW).
-            keras.Model(model.inputs, model.outputs, name=model.name).save(run.path / "model.keras")
+            twin = keras.Model(model.inputs, model.outputs, name=model.name)
+            twin.save(run.path / layout.MODEL_KERAS)
         else:  # a layer around a loaded SavedModel does not serialise; keep the weights
-            model.save_weights(run.path / "model.weights.h5")
+            model.save_weights(run.path / layout.MODEL_WEIGHTS)
         run.write_json(
-            "encoder.json",
+            layout.ENCODER,
             {
                 "encoder": config.encoder,
                 "preprocessor": config.preprocessor,
@@ -295,21 +301,22 @@ def train(config: TrainConfig) -> Path:
             },
         )
         curves = {k: [float(v) for v in vs] for k, vs in history.history.items()}
-        run.write_json("history.json", curves)
+        run.write_json(layout.HISTORY, curves)
         write_run_info(
-            run.path, dataclasses.asdict(config), started, report,
+            run.path, dataclasses.asdict(config), started, report, kind=layout.BERT,
             model="bert", encoder=config.encoder, pooling=pooling, max_len=max_len,
             steps_per_epoch=steps, epochs_run=len(history.history["loss"]),
             best_epoch=int(np.argmax(history.history["val_macro_f1"])) + 1,
             fit_seconds=round(fit_seconds, 1),
         )  # fmt: skip
+        steps.done()
     return run.final_path
 
 
 def main(argv=None) -> int:
     setup_logging()
     config = parse_args(argv)
-    train(config)
+    log.info("try it: %s", try_it_command(train(config)))
     return 0
 
 

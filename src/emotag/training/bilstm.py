@@ -48,7 +48,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from emotag.config import choice, parse_config, setup_logging
+from emotag.config import StepLog, choice, parse_config, setup_logging
 from emotag.data.datasets import DatasetSpec, load_dataset
 from emotag.data.goemotions import Dataset
 from emotag.embeddings.sources import EmbeddingResult, build_embedding_matrix
@@ -56,12 +56,13 @@ from emotag.evaluation.scoring import calibrate_and_score
 from emotag.models.bilstm import build_bilstm_classifier
 from emotag.models.export import export_saved_model
 from emotag.models.fused_bilstm import FusedBiLSTMClassifier, can_fuse
+from emotag.runs import layout
 from emotag.runs.info import write_run_info
-from emotag.runs.writer import RunWriter
+from emotag.runs.writer import RunWriter, try_it_command
 from emotag.text.batching import make_dataset
 from emotag.text.preprocessing import PreprocessConfig, TextNormalizer
 from emotag.text.tokenizer import TextEncoder, WordTokenizer, iter_token_lists
-from emotag.training.callbacks import ValidationMacroF1
+from emotag.training.callbacks import VERBOSE_CHOICES, ValidationMacroF1, progress_verbosity
 from emotag.training.callbacks import selection_callbacks as dev_f1_selection
 from emotag.training.fault_tolerance import PersistentEarlyStopping, make_strategy
 from emotag.training.losses import make_loss
@@ -107,7 +108,8 @@ class TrainConfig(DatasetSpec):
     output_dir: str = "artifacts"  # the run is written to <output_dir>/<run_name>/
     run_name: str | None = None  # None = bilstm-<taxonomy or dataset>-<embeddings>-s<seed>
     cache_dir: str = "embeddings"  # where downloaded / derived vectors are cached
-    verbose: int = 1  # Keras progress bars: 1 = bar, 2 = one line per epoch
+    # Keras progress: auto = a bar on a terminal, else one line per epoch; 0 = none, 1 = bar
+    verbose: str = choice("auto", VERBOSE_CHOICES)
     search: bool = False  # random hyperparameter search (BILSTM_SPACE) on dev; no final run
     search_trials: int = 10  # trials of --search
     search_epochs: int = 3  # epochs per trial (the best epoch counts)
@@ -252,42 +254,48 @@ def train(config: TrainConfig) -> Path:
         model.load_weights(stopper.weights_path)
     else:
         model.fit(
-            prepared.train_ds, epochs=config.epochs, callbacks=callbacks, verbose=config.verbose
+            prepared.train_ds,
+            epochs=config.epochs,
+            callbacks=callbacks,
+            verbose=progress_verbosity(config.verbose),
         )
     history = stopper.history  # every epoch, restarts included
 
+    steps = StepLog(log)
     with RunWriter(config.output_dir, run_name) as run:
+        steps.start("predicting dev and test")
+        dev_probs, test_probs = model.predict(dev_ds, verbose=0), model.predict(test_ds, verbose=0)
+        steps.start("calibrating thresholds on dev, scoring test")
         calibration, report = calibrate_and_score(
-            run.path,
-            data,
-            model.predict(dev_ds, verbose=0),
-            model.predict(test_ds, verbose=0),
-            title=f"{run_name}: test per-class F1",
+            run.path, data, dev_probs, test_probs, title=f"{run_name}: test per-class F1"
         )
+        steps.start("exporting the SavedModel")
         export_saved_model(
             model,
             encoder,
             calibration.thresholds,
             data.label_names,
-            run.path / "saved_model",
+            run.path / layout.SAVED_MODEL,
             at_least_one=calibration.at_least_one,
             # Same outputs with a third of the arithmetic (emotag.models.fused_bilstm).
             serving_model=FusedBiLSTMClassifier(model) if can_fuse(model) else None,
         )
-        model.save(run.path / "model.keras")
-        tokenizer.save(run.path / "tokenizer.pkl")
+        steps.start("saving model.keras, the tokenizer and the run's records")
+        model.save(run.path / layout.MODEL_KERAS)
+        tokenizer.save(run.path / layout.TOKENIZER)
         preprocess.save(
-            run.path / "preprocess_config.json",
+            run.path / layout.PREPROCESS_CONFIG,
             max_len=tokenizer.max_len,
             vocab_size=tokenizer.vocab_size,
         )
-        run.write_json("embeddings.json", embedding.summary())
-        run.write_json("history.json", history)
+        run.write_json(layout.EMBEDDINGS, embedding.summary())
+        run.write_json(layout.HISTORY, history)
         write_run_info(
-            run.path, dataclasses.asdict(config), started, report,
+            run.path, dataclasses.asdict(config), started, report, kind=layout.BILSTM,
             model="bilstm", epochs_run=len(history["loss"]),
             best_epoch=int(np.argmax(history["val_macro_f1"])) + 1,
         )  # fmt: skip
+        steps.done()
     shutil.rmtree(backup_dir, ignore_errors=True)
     return run.final_path
 
@@ -331,7 +339,7 @@ def search(config: TrainConfig) -> dict:
         train_ds=prepared.train_ds,
         out_dir=Path(config.output_dir) / f"search-{label_set(config)}",
         max_trials=config.search_trials, epochs=config.search_epochs, seed=config.seed,
-        verbose=config.verbose,
+        verbose=progress_verbosity(config.verbose),
     )  # fmt: skip
 
 
@@ -341,7 +349,7 @@ def main(argv=None) -> int:
     if config.search:
         search(config)
     else:
-        train(config)
+        log.info("try it: %s", try_it_command(train(config)))
     return 0
 
 
