@@ -92,8 +92,7 @@ def test_label_quality_benchmark_end_to_end(tiny_data_dir, tmp_path, monkeypatch
 
 @pytest.mark.slow
 def test_throughput_benchmark_rows_and_report(tiny_run_dir, tiny_data_dir, tmp_path):
-    import throughput
-
+    from emotag.benchmarks import throughput
     from emotag.training.baseline import BaselineConfig, train
 
     config = BaselineConfig(data_dir=str(tiny_data_dir), c="1", ngram_range="1-1", min_df=1,
@@ -140,8 +139,8 @@ def test_throughput_benchmark_rows_and_report(tiny_run_dir, tiny_data_dir, tmp_p
 @pytest.mark.slow
 def test_reexport_serves_the_same_probabilities(tiny_run_dir, tmp_path):
     import numpy as np
-    import throughput
 
+    from emotag.benchmarks import throughput
     from emotag.serving.predictor import Predictor
 
     fresh = throughput.reexport(tiny_run_dir, tmp_path / "fresh")
