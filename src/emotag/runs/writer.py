@@ -6,7 +6,9 @@ import json
 import logging
 import os
 import re
+import shlex
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -81,6 +83,32 @@ class RunWriter:
         target = self.path / name
         target.write_text(json.dumps(payload, indent=2, ensure_ascii=False))
         return target
+
+
+def try_it_command(run_dir: str | Path, text: str = "Thank you so much!") -> str:
+    """The command line that tags `text` with a finished run, for a trainer's last log line.
+
+    `emotag` when it is on PATH; otherwise the `emotag` script beside this interpreter (a
+    virtual environment that is not activated, e.g. `.venv/bin/emotag`), else `python -m
+    emotag`, so the line works as pasted.
+
+    Returns:
+        e.g. `emotag predict --model artifacts/bilstm-s42 'Thank you so much!'`
+    """
+    if shutil.which("emotag"):
+        program = "emotag"
+    else:
+        script = Path(sys.executable).parent / "emotag"
+        program = _relative(script) if script.exists() else f"{_relative(sys.executable)} -m emotag"
+    return f"{program} predict --model {shlex.quote(str(run_dir))} {shlex.quote(text)}"
+
+
+def _relative(path: str | Path) -> str:
+    """`path` relative to the working directory when inside it, shell-quoted."""
+    path = Path(path)
+    if path.is_absolute() and path.is_relative_to(Path.cwd()):
+        path = path.relative_to(Path.cwd())
+    return shlex.quote(str(path))
 
 
 def _process_alive(pid: int) -> bool:

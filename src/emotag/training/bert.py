@@ -50,8 +50,7 @@ from emotag.training.losses import make_loss
 from emotag.training.schedules import WarmupLinearDecay
 
 log = logging.getLogger("train_bert")
-# Length-bucketed datasets have no known size; Keras warns about it on every epoch.
-warnings.filterwarnings("ignore", message=".*ran out of data.*")
+# The training dataset shuffles itself; Keras warns that fit's shuffle=True is then ignored.
 warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 # With mean pooling the encoder's [CLS] pooler gets no gradient, by design.
 warnings.filterwarnings("ignore", message=".*Gradients do not exist for variables.*")

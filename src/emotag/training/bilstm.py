@@ -68,8 +68,7 @@ from emotag.training.fault_tolerance import PersistentEarlyStopping, make_strate
 from emotag.training.losses import make_loss
 
 log = logging.getLogger("train_biLSTM")
-# Length-bucketed datasets have no known size; Keras warns about it on every epoch.
-warnings.filterwarnings("ignore", message=".*ran out of data.*")
+# The training dataset shuffles itself; Keras warns that fit's shuffle=True is then ignored.
 warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
 

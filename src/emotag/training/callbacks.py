@@ -2,6 +2,7 @@
 per-class thresholds tuned on dev."""
 
 import logging
+import sys
 
 import keras
 import numpy as np
@@ -10,6 +11,29 @@ from emotag.evaluation.calibration import best_threshold_per_class
 from emotag.evaluation.metrics import macro_f1
 
 logger = logging.getLogger(__name__)
+
+VERBOSE_CHOICES = ("auto", "0", "1", "2")
+
+
+def progress_verbosity(verbose, stream=None) -> int:
+    """Keras' `verbose` for `fit`: a live bar for a person, one line per epoch for a log file.
+
+    A redirected bar is every redraw of it (hundreds of KB per run), so "auto" shows the
+    bar only when the stream Keras prints to (standard output) is a terminal.
+
+    Args:
+        verbose: "auto", or 0 (silent), 1 (progress bar), 2 (one line per epoch), as int or str.
+        stream: the stream to test for a terminal; None = `sys.stdout`.
+
+    Returns:
+        0, 1 or 2.
+    """
+    if verbose == "auto":
+        stream = sys.stdout if stream is None else stream
+        return 1 if getattr(stream, "isatty", lambda: False)() else 2
+    if str(verbose) not in VERBOSE_CHOICES:
+        raise ValueError(f"verbose must be one of {VERBOSE_CHOICES}, got {verbose!r}")
+    return int(verbose)
 
 
 class ValidationMacroF1(keras.callbacks.Callback):
@@ -51,6 +75,7 @@ class ValidationMacroF1(keras.callbacks.Callback):
         self.batch_size = batch_size
         self.history = []
         self.thresholds = None
+        self._pending = None  # (epoch, tuned, fixed) of the epoch not yet logged
 
     def on_epoch_end(self, epoch, logs=None):
         # Keras ignores batch_size when val_data is a dataset.
@@ -62,9 +87,24 @@ class ValidationMacroF1(keras.callbacks.Callback):
         fixed = macro_f1(self.y_val, probs >= 0.5)
         self.thresholds = search.thresholds
         self.history.append({"epoch": epoch, self.name: tuned, f"{self.name}_at_0.5": fixed})
-        if logs is not None:
+        if logs is not None:  # the progress bar's epoch summary prints these too
             logs[self.name] = tuned
             logs[f"{self.name}_at_0.5"] = fixed
+        # Keras' progress bar runs after every other callback and its line is still open
+        # here; a log line now would be glued onto it, so it waits until the bar is done.
+        self._pending = (epoch, tuned, fixed)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._log_pending()
+
+    def on_train_end(self, logs=None):
+        self._log_pending()
+
+    def _log_pending(self):
+        if self._pending is None:
+            return
+        epoch, tuned, fixed = self._pending
+        self._pending = None
         logger.info("epoch %d: %s=%.4f (at 0.5: %.4f)", epoch + 1, self.name, tuned, fixed)
 
 

@@ -140,10 +140,12 @@ class PersistentEarlyStopping(keras.callbacks.Callback):
         if epoch - self.best_epoch >= self.patience:
             self.stopped = True
             self.model.stop_training = True
-            log.info("early stop: no %s gain for %d epochs", self.monitor, self.patience)
         self._save_state()
 
     def on_train_end(self, logs=None):
+        # Logged here, not at the epoch's end, where the progress bar's line is still open.
+        if self.stopped:
+            log.info("early stop: no %s gain for %d epochs", self.monitor, self.patience)
         if self.weights_path.exists():
             self.model.load_weights(self.weights_path)
             log.info("restored weights of epoch %d", self.best_epoch + 1)
