@@ -14,7 +14,6 @@ import os
 from pathlib import Path
 
 import requests
-from tqdm.auto import tqdm
 
 logger = logging.getLogger(__name__)
 
@@ -180,6 +179,10 @@ def _fetch_into(
             )
         if offset:
             logger.info("resuming %s at byte %d", url, offset)
+
+        # Imported here: reading data already on disk shows no bar, and tqdm.auto warns at
+        # import in a notebook kernel without ipywidgets.
+        from tqdm.auto import tqdm
 
         mode = "ab" if offset else "wb"
         with (
