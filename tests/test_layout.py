@@ -132,4 +132,6 @@ def test_serving_a_bilstm_run_loads_no_training_code(tiny_run_dir):
     modules = loaded_modules_after_predicting(tiny_run_dir)
     assert "emotag.serving.predictor" in modules  # the check ran the real path
     assert not [m for m in modules if m.startswith("emotag.training")]
-    assert not [m for m in modules if m.startswith(("sklearn", "keras_hub", "gensim"))]
+    # TensorFlow itself loads Keras (and Keras its scikit-learn wrapper), so those are
+    # not the project's doing; the project's own heavy training imports must not appear.
+    assert not [m for m in modules if m.startswith(("keras_hub", "gensim", "emotag.evaluation"))]
