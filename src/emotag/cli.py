@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("emotag.audit.audit", "rank training examples whose labels look wrong"),
     "augment": ("emotag.augment.generate", "new texts for rare classes, or LLM label checks"),
     "card": ("emotag.commands.card", "(re)write a run's MODEL_CARD.md"),
+    "behave": ("emotag.commands.behave", "behavioural tests (negation, emoji, identity...)"),
     "compare": ("emotag.commands.compare", "paired bootstrap: is run B better than run A?"),
     "benchmark quality": ("emotag.benchmarks.quality", "default model and ablations over seeds"),
     "benchmark label-quality": (
