@@ -24,6 +24,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train baseline": (
         "emotag.training.baseline", "train the TF-IDF + logistic-regression baseline"
     ),
+    "train lexicon": (
+        "emotag.training.lexicon", "NRC emotion lexicon (VADER for sentiment) baseline"
+    ),
     "predict": ("emotag.commands.predict", "tag texts with a run (arguments, --file or stdin)"),
     "evaluate": ("emotag.commands.evaluate", "score a run on a split of its dataset"),
     "ensemble": ("emotag.serving.ensemble", "average runs' probabilities into one calibrated run"),
