@@ -163,3 +163,20 @@ def test_char_map_that_touches_printable_ascii_is_refused():
     config = PreprocessConfig(char_map={"a": "b", "😂": " joy "})
     with pytest.raises(ValueError, match="printable ASCII"):
         TextNormalizer(config)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"lowercase": true}', "format_version None is not supported"),  # missing
+        ('{"format_version": 2}', "format_version 2 is not supported"),
+        ('{"format_version": 1,', "Expecting"),  # truncated JSON
+        ("[1]", "expected a JSON object"),
+    ],
+)
+def test_load_names_the_file_of_a_bad_config(tmp_path, content, message):
+    path = tmp_path / "preprocess_config.json"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=message) as err:
+        PreprocessConfig.load(path)
+    assert str(err.value).startswith(f"{path}: ")

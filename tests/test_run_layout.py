@@ -20,13 +20,15 @@ NAMES = ["joy", "anger", "neutral"]
 
 
 def make_run(path: Path, files=(), info=None, thresholds=(0.5, 0.25, 0.75), labels=NAMES) -> Path:
-    """A hand-made run: the serving files (an empty saved_model/), plus `files` (empty)."""
+    """A hand-made run: the serving files (an empty saved_model/), plus `files` (empty;
+    preprocess_config.json holds only its format version)."""
     (path / layout.SAVED_MODEL).mkdir(parents=True)
     np.save(path / layout.THRESHOLDS_NPY, np.asarray(thresholds, dtype="float32"))
     (path / layout.THRESHOLDS_JSON).write_text(json.dumps({"at_least_one": True}))
     (path / layout.LABELS).write_text("".join(f"{name}\n" for name in labels))
-    for name in files:
-        (path / name).write_bytes(b"")
+    for name in files:  # empty, but for a JSON file open_run reads
+        content = '{"format_version": 1}' if name == layout.PREPROCESS_CONFIG else ""
+        (path / name).write_text(content)
     if info is not None:
         (path / layout.RUN_INFO).write_text(json.dumps(info))
     return path
@@ -181,6 +183,7 @@ def test_write_run_info_records_the_kind(tmp_path):
     make_run(tmp_path / "r")
     info = write_run_info(tmp_path / "r", {"seed": 1}, time.time(), report, kind="bert", x=1)
     assert info["kind"] == "bert" and info["x"] == 1
+    assert info["format"] == layout.RUN_FORMAT  # open_run checks it
     run = open_run(tmp_path / "r")
     assert run.kind == "bert" and run.info["test_macro_f1"] == 0.5
     assert run.train_config == {"seed": 1} and run.file(layout.MODEL_CARD).is_file()
@@ -229,3 +232,84 @@ def test_predictor_refuses_labels_that_disagree_with_its_run(tiny_run_dir, tmp_p
     (copy / "thresholds.json").write_text(json.dumps(calibration))
     with pytest.raises(RunFileError, match=r"serves the labels .* but .*labels\.txt lists"):
         Predictor.load(copy)
+
+
+# --- Issue 15, defect 2: every artifact checked on open, errors name the file -----------
+
+
+@pytest.mark.parametrize("keep", [0, 60, -4])  # empty, inside the header, inside the data
+def test_a_truncated_thresholds_npy_is_named(tmp_path, keep):
+    run_dir = make_run(tmp_path / "r")
+    data = (run_dir / layout.THRESHOLDS_NPY).read_bytes()
+    (run_dir / layout.THRESHOLDS_NPY).write_bytes(data[:keep])
+    with pytest.raises(RunFileError, match=r"per_class_thresholds\.npy: not a NumPy array file"):
+        open_run(run_dir)
+
+
+def test_invalid_json_in_thresholds_json_is_named(tmp_path):
+    run_dir = make_run(tmp_path / "r")
+    (run_dir / layout.THRESHOLDS_JSON).write_text('{"global_threshold": 0.4,')
+    with pytest.raises(RunFileError, match=r"thresholds\.json: not valid JSON") as err:
+        open_run(run_dir)
+    assert str(run_dir) in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "calibration, message",
+    [
+        ({"global_threshold": float("nan")}, r'"global_threshold" must be a number in \[0, 1\]'),
+        ({"global_threshold": 1.5}, r'"global_threshold" must be a number in \[0, 1\], got 1\.5'),
+        ({"global_threshold": "0.4"}, r'"global_threshold" must be a number'),
+        ({"global_threshold": True}, r'"global_threshold" must be a number'),
+        ({"per_class_thresholds": {"joy": 0.5, "anger": float("inf")}}, r'"anger" must be'),
+        ({"per_class_thresholds": [0.5]}, r'"per_class_thresholds" must be an object'),
+        ({"at_least_one": "yes"}, r'"at_least_one" must be true or false'),
+        ({"temperature": float("nan")}, r'"temperature" must be a positive number'),
+    ],
+)
+def test_values_in_thresholds_json_are_checked(tmp_path, calibration, message):
+    run_dir = make_run(tmp_path / "r")
+    (run_dir / layout.THRESHOLDS_JSON).write_text(json.dumps(calibration))  # NaN as written
+    with pytest.raises(RunFileError, match=message) as err:
+        open_run(run_dir)
+    assert str(run_dir / layout.THRESHOLDS_JSON) in str(err.value)
+
+
+def test_good_thresholds_json_values_open(tmp_path):
+    run_dir = make_run(tmp_path / "r")
+    calibration = {
+        "global_threshold": 0.0, "per_class_thresholds": {"joy": 1.0, "anger": 0.25},
+        "at_least_one": False, "temperature": 1.5,
+    }  # fmt: skip
+    (run_dir / layout.THRESHOLDS_JSON).write_text(json.dumps(calibration))
+    assert open_run(run_dir).calibration == calibration
+
+
+def test_run_format_versions(tmp_path):
+    run_dir = make_run(tmp_path / "old", info={"kind": "bilstm"})  # before formats: 1
+    assert open_run(run_dir).info == {"kind": "bilstm"}
+    run_dir = make_run(tmp_path / "now", info={"kind": "bilstm", "format": layout.RUN_FORMAT})
+    assert open_run(run_dir).kind == "bilstm"
+    for bad in (layout.RUN_FORMAT + 1, "1", None):
+        (run_dir / layout.RUN_INFO).write_text(json.dumps({"format": bad}))
+        with pytest.raises(RunFileError, match=r"run_info\.json: run format .* is not") as err:
+            open_run(run_dir)
+        assert str(run_dir) in str(err.value)
+
+
+@pytest.mark.parametrize("version", [None, 2, "1"])  # missing, unknown, a string
+def test_preprocess_config_format_version_is_checked_naming_the_file(tmp_path, version):
+    from emotag.text.preprocessing import FORMAT_VERSION
+
+    assert FORMAT_VERSION in layout.PREPROCESS_FORMATS
+    run_dir = make_run(tmp_path / "r", files=[layout.TOKENIZER])
+    config = {"lowercase": True, "max_len": 11}
+    if version is not None:
+        config["format_version"] = version
+    (run_dir / layout.PREPROCESS_CONFIG).write_text(json.dumps(config))
+    with pytest.raises(RunFileError, match=r"preprocess_config\.json: format_version") as err:
+        open_run(run_dir)
+    assert str(run_dir) in str(err.value)
+    config["format_version"] = 1
+    (run_dir / layout.PREPROCESS_CONFIG).write_text(json.dumps(config))
+    assert open_run(run_dir).kind == "bilstm"

@@ -64,3 +64,12 @@ def test_encoder_pads_truncates_and_maps_oov(config, tokenizer):
 def test_encoder_width_is_at_least_one(config, tokenizer):
     encoder = TextEncoder(config, tokenizer)
     assert encoder(tf.constant(["", "  "])).shape == (2, 1)
+
+
+@pytest.mark.parametrize("keep", [0, 10, -3])
+def test_a_truncated_tokenizer_pkl_is_named(tokenizer, tmp_path, keep):
+    path = tmp_path / "tokenizer.pkl"
+    tokenizer.save(path)
+    path.write_bytes(path.read_bytes()[:keep])
+    with pytest.raises(pickle.UnpicklingError, match=f"{path}: "):
+        WordTokenizer.load(path)

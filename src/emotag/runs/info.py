@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from emotag.runs.layout import KINDS, RUN_INFO, TRAIN_CONFIG
+from emotag.runs.layout import KINDS, RUN_FORMAT, RUN_INFO, TRAIN_CONFIG
 from emotag.runs.model_card import write_model_card
 
 
@@ -35,6 +35,7 @@ def write_run_info(
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     (run_path / TRAIN_CONFIG).write_text(json.dumps(config, indent=2))
     info = {
+        "format": RUN_FORMAT,  # open_run refuses formats it does not know
         "kind": kind,
         "wall_time_s": round(time.time() - started, 1),
         # ru_maxrss is in KiB on Linux.

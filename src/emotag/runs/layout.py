@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,14 @@ TFIDF_MODEL = "tfidf_lr.npz"
 BILSTM, BERT, TFIDF, ENSEMBLE = "bilstm", "bert", "tfidf-lr", "ensemble"
 LEXICON = "lexicon"  # NRC (a SavedModel) or VADER (served in Python: no SavedModel)
 KINDS = (BILSTM, BERT, TFIDF, ENSEMBLE, LEXICON)
+
+# Version of this layout, recorded in run_info.json ("format"); runs written before it
+# was recorded have none and are format 1. A newer format is refused by name, not
+# misread.
+RUN_FORMAT = 1
+# preprocess_config.json "format_version"s that `emotag.text.preprocessing` reads (a
+# test keeps the two equal; importing it here would load TensorFlow to open a run).
+PREPROCESS_FORMATS = (1,)
 
 
 def predictions_name(split: str) -> str:
@@ -170,7 +179,9 @@ def open_run(path: str | Path, partial: bool = False) -> RunDir:
         NotARunError: When `path` is not a directory or (unless `partial`) lacks one
             of `SERVING_FILES`.
         RunFileError: When the thresholds are not a 1-D array of finite values in
-            [0, 1], their count differs from the labels', or a JSON file is invalid.
+            [0, 1], their count differs from the labels', a JSON file is invalid,
+            thresholds.json holds a value out of range (`check_calibration`), or
+            run_info.json or preprocess_config.json has a format this code does not read.
     """
     path = Path(path)
     if not path.is_dir():
@@ -183,7 +194,7 @@ def open_run(path: str | Path, partial: bool = False) -> RunDir:
         raise NotARunError(
             f"{path} is not a run directory: no {', '.join(missing)} (is it a trained run?)"
         )
-    calibration = read_json(path / THRESHOLDS_JSON)
+    calibration = check_calibration(read_json(path / THRESHOLDS_JSON), path / THRESHOLDS_JSON)
     thresholds = None if THRESHOLDS_NPY in missing else load_thresholds(path / THRESHOLDS_NPY)
     label_names, labels_file = _label_names(path, calibration)
     if thresholds is not None and labels_file and len(label_names) != len(thresholds):
@@ -198,6 +209,7 @@ def open_run(path: str | Path, partial: bool = False) -> RunDir:
             f"{list(label_names)} vs {list(listed)}"
         )
     info = read_json(path / RUN_INFO)
+    check_formats(path, info)
     return RunDir(
         path=path,
         kind=run_kind(path, info),
@@ -213,7 +225,7 @@ def load_thresholds(path: Path) -> np.ndarray:
     """Per-class thresholds from a .npy file, checked: 1-D, finite, within [0, 1]."""
     try:
         thresholds = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, EOFError) as err:  # EOFError: an empty file
         raise RunFileError(f"{path}: not a NumPy array file ({err})") from None
     if thresholds.ndim != 1 or not np.issubdtype(thresholds.dtype, np.floating):
         raise RunFileError(
@@ -227,6 +239,84 @@ def load_thresholds(path: Path) -> np.ndarray:
             f"position {int(bad[0])} is {thresholds[bad[0]]}"
         )
     return thresholds
+
+
+def check_calibration(calibration: dict, path: Path) -> dict:
+    """Checks the values of thresholds.json that serving and the demo use.
+
+    Python's JSON reader accepts NaN and Infinity, and a hand-edited file may hold
+    strings; the demo's slider starts at "global_threshold".
+
+    Args:
+        calibration: the parsed thresholds.json ({} when absent).
+        path: its path, for the error.
+
+    Returns:
+        `calibration`, unchanged.
+
+    Raises:
+        RunFileError: When "global_threshold" or a "per_class_thresholds" value is not
+            a finite number in [0, 1], "at_least_one" is not a boolean, or
+            "temperature" is not a finite positive number.
+    """
+    if "global_threshold" in calibration and not _probability(calibration["global_threshold"]):
+        raise RunFileError(
+            f'{path}: "global_threshold" must be a number in [0, 1], '
+            f"got {calibration['global_threshold']!r}"
+        )
+    per_class = calibration.get("per_class_thresholds", {})
+    if not isinstance(per_class, dict):
+        raise RunFileError(f'{path}: "per_class_thresholds" must be an object (label: threshold)')
+    for name, value in per_class.items():
+        if not _probability(value):
+            raise RunFileError(
+                f'{path}: the threshold of "{name}" must be a number in [0, 1], got {value!r}'
+            )
+    if "at_least_one" in calibration and not isinstance(calibration["at_least_one"], bool):
+        raise RunFileError(
+            f'{path}: "at_least_one" must be true or false, got {calibration["at_least_one"]!r}'
+        )
+    temperature = calibration.get("temperature", 1.0)
+    if not (_number(temperature) and math.isfinite(temperature) and temperature > 0):
+        raise RunFileError(f'{path}: "temperature" must be a positive number, got {temperature!r}')
+    return calibration
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)  # JSON true is no 1
+
+
+def _probability(value) -> bool:
+    return _number(value) and math.isfinite(value) and 0 <= value <= 1
+
+
+def check_formats(path: Path, info: dict) -> None:
+    """Refuses a run whose run_info.json or preprocess_config.json has an unknown format.
+
+    Args:
+        path: the run directory.
+        info: its run_info.json ({} when absent).
+
+    Raises:
+        RunFileError: naming the file, when "format" in run_info.json is not
+            `RUN_FORMAT` (missing = 1, runs written before it was recorded), or when
+            preprocess_config.json exists and its "format_version" is missing or not
+            one of `PREPROCESS_FORMATS`.
+    """
+    version = info.get("format", 1)
+    if type(version) is not int or version != RUN_FORMAT:
+        raise RunFileError(
+            f"{path / RUN_INFO}: run format {version!r} is not one this emotag reads "
+            f"({RUN_FORMAT}); a newer emotag wrote it?"
+        )
+    preprocess = path / PREPROCESS_CONFIG
+    if preprocess.is_file():
+        version = read_json(preprocess).get("format_version")
+        if type(version) is not int or version not in PREPROCESS_FORMATS:
+            raise RunFileError(
+                f"{preprocess}: format_version {version!r} is not one this emotag reads "
+                f"{PREPROCESS_FORMATS}"
+            )
 
 
 def _label_names(path: Path, calibration: dict) -> tuple[tuple[str, ...], Path | None]:

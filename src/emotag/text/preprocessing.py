@@ -203,11 +203,20 @@ class PreprocessConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> tuple[PreprocessConfig, dict]:
-        """Reads a config written by `save`; returns (config, extra keys)."""
-        data = json.loads(Path(path).read_text())
-        known = {f.name for f in dataclasses.fields(cls)}
-        extra = {k: v for k, v in data.items() if k not in known}
-        return cls.from_dict({k: v for k, v in data.items() if k in known}), extra
+        """Reads a config written by `save`; returns (config, extra keys).
+
+        Raises:
+            ValueError: naming `path`, for invalid JSON or an unknown format_version.
+        """
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+            known = {f.name for f in dataclasses.fields(cls)}
+            extra = {k: v for k, v in data.items() if k not in known}
+            return cls.from_dict({k: v for k, v in data.items() if k in known}), extra
+        except ValueError as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            raise ValueError(f"{path}: {err}") from None
 
 
 class TextNormalizer(tf.Module):

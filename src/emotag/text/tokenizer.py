@@ -112,7 +112,20 @@ class WordTokenizer:
 
     @classmethod
     def load(cls, path: str | Path) -> WordTokenizer:
-        data = restricted_loads(Path(path).read_bytes())
+        """Reads a `save`d tokenizer.
+
+        Raises:
+            pickle.UnpicklingError: naming `path`, for a crafted, truncated or corrupt file.
+            ValueError: naming `path`, for a pickle that is not a tokenizer of this format.
+        """
+        try:
+            data = restricted_loads(Path(path).read_bytes())
+        except pickle.UnpicklingError as err:
+            raise pickle.UnpicklingError(f"{path}: {err}") from None
+        except Exception as err:  # noqa: BLE001  corrupt bytes raise a dozen types
+            raise pickle.UnpicklingError(
+                f"{path}: not a readable tokenizer.pkl ({type(err).__name__}: {err})"
+            ) from None
         if not isinstance(data, dict) or data.get("format_version") != TOKENIZER_FORMAT:
             raise ValueError(f"{path}: not a tokenizer.pkl of format {TOKENIZER_FORMAT}")
         return cls(data["word_index"], data["word_counts"], data["max_len"])
