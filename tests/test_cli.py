@@ -188,3 +188,24 @@ def test_model_means_a_run_directory_everywhere(capsys):
     with pytest.raises(SystemExit):
         audit_args(["--learner", "svm"])
     assert "invalid choice: 'svm'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", list(cli.COMMANDS))
+def test_every_batch_size_flag_takes_only_a_positive_int(name, monkeypatch, capsys):
+    """Issue 15: --batch-size 0 crashed mid-run and -3 exited 0 with all-zero scores."""
+    parser, _ = command_help(name, monkeypatch, capsys)
+    for action in parser._actions:
+        if "batch" in action.dest and action.option_strings:
+            for bad in ("0", "-3"):
+                with pytest.raises(argparse.ArgumentTypeError, match="positive integer"):
+                    action.type(bad)
+            assert action.type("7") == 7
+
+
+@pytest.mark.parametrize("value", ["0", "-3"])
+def test_predict_refuses_a_batch_size_below_one_before_loading_anything(value, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["predict", "--model", "/nonexistent/run", "--batch-size", value, "text"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --batch-size: must be a positive integer, got {value}" in err

@@ -62,6 +62,15 @@ def choice(default: str, options: tuple[str, ...] | list[str]):
     return dataclasses.field(default=default, metadata={"choices": tuple(options)})
 
 
+def positive_int(text: str) -> int:
+    """argparse `type` of sizes that must be at least 1 (batch sizes): 0 or -3 is an
+    error at the command line, not a crash or an empty result later."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
 def non_negative_int(text: str) -> int:
     """argparse `type` of counts where 0 has a meaning of its own (e.g. "TensorFlow's")."""
     value = int(text)

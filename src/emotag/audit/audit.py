@@ -43,7 +43,7 @@ from emotag.audit.label_quality import (
     out_of_fold_probabilities,
     write_issues_csv,
 )
-from emotag.config import choice, dataclass_parser, setup_logging
+from emotag.config import choice, dataclass_parser, option, positive_int, setup_logging
 from emotag.data.datasets import DatasetSpec, load_dataset
 from emotag.data.goemotions import Dataset
 
@@ -66,7 +66,7 @@ class AuditConfig(DatasetSpec):
     embeddings: str = "random"  # bilstm: embedding source (emotag.embeddings.sources)
     embedding_dim: int | None = 64  # bilstm: vector size (None = the source's)
     lstm_units: int = 64  # bilstm: LSTM units per direction
-    batch_size: int = 64  # bilstm: training texts per batch
+    batch_size: int = option(64, type=positive_int)  # bilstm: training texts per batch
     cache_dir: str = "embeddings"  # bilstm: where downloaded / derived vectors are cached
 
 

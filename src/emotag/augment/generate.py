@@ -48,7 +48,7 @@ from tqdm.auto import tqdm
 
 from emotag.augment.filters import CandidateFilter, TextChecks
 from emotag.augment.llm import PROMPTS_DIR, ChatClient, Prompts, parse_labels, parse_lines
-from emotag.config import choice, dataclass_parser, setup_logging
+from emotag.config import choice, dataclass_parser, option, positive_int, setup_logging
 from emotag.data.datasets import DatasetSpec, load_dataset
 from emotag.data.goemotions import Dataset
 from emotag.data.splits import write_extra_rows
@@ -76,7 +76,7 @@ class AugmentConfig(DatasetSpec):
     url: str = "http://127.0.0.1:8080/v1"  # llm: OpenAI-compatible server
     llm_model: str = "local"  # llm: model name the server expects
     prompts_dir: str = str(PROMPTS_DIR)  # llm: system.txt, generate.txt, validate.txt
-    batch: int = 10  # llm: texts asked for per request
+    batch: int = option(10, type=positive_int)  # llm: texts asked for per request
     shots: int = 5  # llm: training texts of the class shown per request
     temperature: float = 0.9  # llm: sampling temperature of generation
     max_tokens: int = 600  # llm: answer length cap

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from emotag.analysis.behaviour import run_tests, write_results
 from emotag.analysis.behaviour_suite import build_suite
-from emotag.config import dataclass_parser, setup_logging
+from emotag.config import dataclass_parser, option, positive_int, setup_logging
 from emotag.runs.layout import BEHAVIOUR_DIR
 from emotag.serving.predictor import Predictor
 
@@ -33,7 +33,7 @@ class BehaveConfig:
     out: str | None = None  # output directory; None = <model>/behaviour
     examples: int = 3  # example failures shown per test
     seed: int = 0  # fixes where the typo test swaps letters
-    batch_size: int = 256  # texts per model call
+    batch_size: int = option(256, type=positive_int)  # texts per model call
 
 
 def parse_args(argv=None) -> BehaveConfig:

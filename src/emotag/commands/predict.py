@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 
-from emotag.config import dataclass_parser, non_negative_int, option
+from emotag.config import dataclass_parser, non_negative_int, option, positive_int
 from emotag.serving.explain import write_explanations
 from emotag.serving.predictor import Predictor, configure_threads
 from emotag.text.inputs import json_line
@@ -39,7 +39,7 @@ class InferenceConfig:
     # write each text's attention heat map as DIR/001.html and DIR/001.png, ...
     explain_out: str | None = option(None, metavar="DIR")
     threshold: float | None = None  # one global threshold in (0, 1) instead of the calibrated ones
-    batch_size: int = 256  # texts per SavedModel call
+    batch_size: int = option(256, type=positive_int)  # texts per SavedModel call
     # TensorFlow intra-op threads per process; None = what the run serves best with
     # (1 for BiLSTM runs), 0 = TensorFlow's default (one per core)
     intra_op_threads: int | None = option(None, type=non_negative_int)

@@ -43,7 +43,7 @@ from apache_beam.ml.inference.base import (
 )
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from emotag.config import dataclass_parser, non_negative_int, option
+from emotag.config import dataclass_parser, non_negative_int, option, positive_int
 from emotag.text.inputs import json_line
 
 log = logging.getLogger("batch_predict")
@@ -146,8 +146,9 @@ class BatchConfig:
     model: str  # run directory (any path the workers can read, e.g. gs://bucket/run)
     input: str  # text file, one text per line
     output: str  # JSON Lines file to write, one record per input line
-    min_batch: int = 32  # smallest batch RunInference forms (BatchElements)
-    max_batch: int = 512  # largest batch RunInference forms; also the Predictor's batch size
+    min_batch: int = option(32, type=positive_int)  # smallest batch RunInference forms
+    # largest batch RunInference forms; also the Predictor's batch size
+    max_batch: int = option(512, type=positive_int)
     threshold: float | None = None  # one global threshold in (0, 1) instead of the calibrated ones
     # TensorFlow intra-op threads per worker process; None = what the run serves best with
     # (1 for BiLSTM runs), 0 = TensorFlow's default (one per core)

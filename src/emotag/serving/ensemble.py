@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from emotag.config import StepLog, dataclass_parser, setup_logging
+from emotag.config import StepLog, dataclass_parser, option, positive_int, setup_logging
 from emotag.data.datasets import DatasetSpec, load_dataset
 from emotag.evaluation.calibration import calibrated_macro_f1
 from emotag.evaluation.scoring import calibrate_and_score
@@ -50,7 +50,7 @@ class EnsembleConfig:
     data_dir: str | None = None  # data directory; None = the members' (their train_config.json)
     output_dir: str = "artifacts"  # the run is written to <output_dir>/<run_name>/
     run_name: str = "ensemble"  # name of the ensemble's run directory
-    batch_size: int = 256  # texts per member SavedModel call
+    batch_size: int = option(256, type=positive_int)  # texts per member SavedModel call
 
 
 def build_parser():

@@ -35,7 +35,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from emotag.config import StepLog, choice, parse_config, setup_logging
+from emotag.config import StepLog, choice, option, parse_config, positive_int, setup_logging
 from emotag.data.datasets import DatasetSpec, load_dataset
 from emotag.evaluation.scoring import calibrate_and_score
 from emotag.models.encoder_classifier import build_encoder_classifier
@@ -81,7 +81,8 @@ class TrainConfig(DatasetSpec):
     beta: float = 0.999  # class-balance beta (Cui et al. 2019; cb_focal)
     epochs: int = 3  # most epochs; MiniLM-L6: ~15 min each on 2 shared CPU cores
     patience: int = 1  # epochs without dev macro-F1 gain before stopping
-    batch_size: int = 32  # training texts per batch (an update every --accumulate batches)
+    # training texts per batch (an update every --accumulate batches)
+    batch_size: int = option(32, type=positive_int)
     learning_rate: float = 1e-4  # peak AdamW rate; small encoders (MiniLM-L6) like 5e-5..1e-4
     warmup_ratio: float = 0.1  # share of all optimizer steps spent warming up
     weight_decay: float = 0.01  # AdamW decoupled weight decay (not on biases and LayerNorm)

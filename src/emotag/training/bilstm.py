@@ -48,7 +48,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from emotag.config import StepLog, choice, parse_config, setup_logging
+from emotag.config import StepLog, choice, option, parse_config, positive_int, setup_logging
 from emotag.data.datasets import DatasetSpec, load_dataset
 from emotag.data.goemotions import Dataset
 from emotag.embeddings.sources import EmbeddingResult, build_embedding_matrix
@@ -87,7 +87,8 @@ class TrainConfig(DatasetSpec):
     trainable_embeddings: bool = False  # fine-tune the embedding matrix (--search: frozen wins)
     epochs: int = 8  # most epochs; early stopping on dev macro-F1 usually ends sooner
     patience: int = 2  # epochs without dev macro-F1 gain before stopping
-    batch_size: int = 64  # training texts per batch (the global batch with --strategy)
+    # training texts per batch (the global batch with --strategy)
+    batch_size: int = option(64, type=positive_int)
     learning_rate: float = 3e-3  # Adam learning rate (from --search)
     lstm_units: int = 192  # LSTM units per direction (from --search)
     attention_units: int = 128  # hidden size of the additive attention scorer
