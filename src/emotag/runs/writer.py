@@ -6,10 +6,10 @@ import json
 import logging
 import os
 import re
+import secrets
 import shlex
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -46,11 +46,7 @@ class RunWriter:
         self.output_dir.mkdir(parents=True, exist_ok=True)
         for stale in self.stale_temp_dirs():
             shutil.rmtree(stale, ignore_errors=True)
-        self.path = Path(
-            tempfile.mkdtemp(
-                prefix=f".{self.final_path.name}.tmp-pid{os.getpid()}-", dir=self.output_dir
-            )
-        )
+        self.path = make_dir(self.output_dir, f".{self.final_path.name}.tmp-pid{os.getpid()}-")
         return self
 
     def stale_temp_dirs(self) -> list[Path]:
@@ -68,9 +64,7 @@ class RunWriter:
             return False
         old = None
         if self.final_path.exists():
-            old = Path(
-                tempfile.mkdtemp(prefix=f".{self.final_path.name}.old-", dir=self.output_dir)
-            )
+            old = make_dir(self.output_dir, f".{self.final_path.name}.old-")
             self.final_path.rename(old / "run")
         self.path.rename(self.final_path)
         if old is not None:
@@ -83,6 +77,32 @@ class RunWriter:
         target = self.path / name
         target.write_text(json.dumps(payload, indent=2, ensure_ascii=False))
         return target
+
+
+def make_dir(parent: Path, prefix: str) -> Path:
+    """Creates a new directory `parent/<prefix><random hex>`, as `tempfile.mkdtemp` does,
+    but with the mode a plain mkdir gives (0o777 minus the umask), not mkdtemp's 0o700.
+
+    The temporary directory becomes the finished run by a rename, so its mode is the
+    run's: owner-only runs could not be served from another account (a TF Serving
+    container, a shared model store). The kernel applies the umask, so it is never read
+    (reading it means setting it, process-wide).
+
+    Args:
+        parent: an existing directory.
+        prefix: the name's start; the random part has no "-" (names are parsed by it).
+
+    Returns:
+        The new directory.
+    """
+    for _ in range(100):
+        path = parent / f"{prefix}{secrets.token_hex(4)}"
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"no free name {prefix}* in {parent}")
 
 
 def try_it_command(run_dir: str | Path, text: str = "Thank you so much!") -> str:
