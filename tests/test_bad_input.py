@@ -72,8 +72,8 @@ def test_predictor_gives_each_item_a_result_or_its_own_error(predictor):
 def test_predictor_raise_names_the_item(predictor):
     with pytest.raises(TypeError, match=r"text 2: expected str or bytes, got NoneType"):
         predictor.predict(["fine", "", None])
-    with pytest.raises(TypeError, match="not a single string"):
-        predictor.predict("one string")
+    (single,) = predictor.predict("one string")  # a single string is a list of one
+    assert single.text == "one string"
     with pytest.raises(ValueError, match="errors must be"):
         predictor.predict(["x"], errors="ignore")
 

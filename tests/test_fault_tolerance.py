@@ -143,7 +143,7 @@ def test_sigkill_mid_epoch_then_restart_resumes(tiny_data_dir, tmp_path):
     assert second.returncode == 0, second.stderr[-3000:]
     log = second.stderr
     assert "resuming from the backup" in log
-    ran = [line for line in log.splitlines() if "emotag.evaluation.metrics: epoch" in line]
+    ran = [line for line in log.splitlines() if "emotag.training.callbacks: epoch" in line]
     assert len(ran) == epochs - done, log[-3000:]  # the remaining epochs only
 
     run_dir = tmp_path / "ft"
