@@ -39,7 +39,7 @@ from emotag.models.export import export_text_module
 from emotag.runs import layout
 from emotag.runs.info import write_run_info
 from emotag.runs.thresholds import apply_thresholds
-from emotag.runs.writer import RunWriter
+from emotag.runs.writer import RunWriter, try_it_command
 
 log = logging.getLogger("train_lexicon")
 
@@ -217,7 +217,7 @@ def train(config: LexiconConfig) -> Path:
 
 def main(argv=None) -> int:
     setup_logging()
-    train(parse_args(argv))
+    log.info("try it: %s", try_it_command(train(parse_args(argv))))
     return 0
 
 
