@@ -146,3 +146,28 @@ def test_save_load_round_trip(tmp_path):
     np.testing.assert_array_equal(loaded.predict(P_OBVIOUS), cal.predict(P_OBVIOUS))
     with pytest.raises(ValueError):
         cal.to_json(["joy"])
+
+
+def test_calibrate_for_jaccard_records_the_objective_and_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    y = rng.random((400, 3)) < 0.2
+    probs = np.where(y, rng.beta(3, 2, y.shape), rng.beta(2, 3, y.shape)).astype(np.float32)
+    macro = calibrate(probs, y)
+    jac = calibrate(probs, y, objective="jaccard")
+    assert macro.objective == "macro" and jac.objective == "jaccard"
+    assert macro.objective_dev_score == pytest.approx(
+        max(macro.dev_scores["per_class"], macro.dev_scores["per_class_at_least_one"])
+    )
+    from emotag.evaluation.objectives import objective_score
+
+    jac_dev = objective_score("jaccard", y, jac.predict(probs))
+    assert jac.objective_dev_score == pytest.approx(jac_dev)
+    assert jac_dev >= objective_score("jaccard", y, macro.predict(probs))
+    jac.temperature = 1.5
+    jac.save(tmp_path, ["a", "b", "c"])
+    back = Calibration.load(tmp_path)
+    assert (back.objective, back.temperature) == ("jaccard", 1.5)
+    meta = json.loads((tmp_path / "thresholds.json").read_text())
+    assert meta["objective"] == "jaccard" and meta["dev_macro_f1"]["chosen"] <= 1
+    with pytest.raises(ValueError, match="objective"):
+        calibrate(probs, y, objective="accuracy")

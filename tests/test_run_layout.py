@@ -51,15 +51,16 @@ def test_readme_lists_exactly_the_layout_files():
     expected = {*layout.RUN_FILES, *kind_files, layout.MODEL_WEIGHTS, "eval_<split>"}
     assert len(names) == len(set(names))
     assert set(names) == expected
-    # The README says every run has the first eleven entries.
-    assert len(layout.RUN_FILES) == 11 and names[:11] == list(layout.RUN_FILES)
+    # The README says every run has the first twelve entries.
+    assert len(layout.RUN_FILES) == 12 and names[:12] == list(layout.RUN_FILES)
     assert layout.MODEL_CARD in names  # it was missing before the layout module
 
 
 def test_names_of_split_files():
     assert layout.predictions_name("dev") == "predictions_dev.tsv"
     assert layout.evaluation_files("test") == (
-        "overall_metrics.json", "per_class_report.csv", "predictions_test.tsv", "per_class_f1.png"
+        "overall_metrics.json", "per_class_report.csv", "predictions_test.tsv", "per_class_f1.png",
+        "reliability.png",
     )  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from emotag.evaluation.metrics import macro_f1, per_class_f1
+from emotag.evaluation.objectives import OBJECTIVES, fit_thresholds, objective_score
 from emotag.runs.layout import THRESHOLDS_JSON, THRESHOLDS_NPY
 from emotag.runs.thresholds import apply_thresholds
 
@@ -132,6 +133,10 @@ class Calibration:
     dev_scores: dict  # variant name -> dev macro-F1
     fallback_classes: list = field(default_factory=list)  # class indices with no dev positives
     per_class_dev_f1: np.ndarray | None = None  # (C,) dev F1 at the per-class thresholds
+    objective: str = "macro"  # what the thresholds maximise on dev: macro | micro | jaccard
+    objective_dev_score: float | None = None  # the objective's dev value at the thresholds
+    temperature: float = 1.0  # logits divided by this before thresholds (1 = not scaled)
+    temperature_info: dict | None = None  # the dev fit behind `temperature` (reliability.py)
 
     def predict(self, probs):
         """0/1 predictions `(n, C)` with the per-class thresholds and `at_least_one`."""
@@ -153,7 +158,12 @@ class Calibration:
             "at_least_one": bool(self.at_least_one),
             "dev_macro_f1": {k: float(v) for k, v in self.dev_scores.items()},
             "fallback_classes": [label_names[c] for c in self.fallback_classes],
+            "objective": self.objective,
+            "objective_dev_score": self.objective_dev_score,
+            "temperature": float(self.temperature),
         }
+        if self.temperature_info is not None:
+            result["temperature_fit"] = self.temperature_info
         if self.per_class_dev_f1 is not None:
             result["per_class_dev_f1"] = dict(
                 zip(label_names, map(float, self.per_class_dev_f1), strict=True)
@@ -186,10 +196,14 @@ class Calibration:
                 if per_class_f1_map is None
                 else np.array([per_class_f1_map[n] for n in labels])
             ),
+            objective=meta.get("objective", "macro"),  # runs before objectives: macro
+            objective_dev_score=meta.get("objective_dev_score"),
+            temperature=float(meta.get("temperature", 1.0)),
+            temperature_info=meta.get("temperature_fit"),
         )
 
 
-def calibrate(probs, y_true, grid=None, global_grid=None, fallback=0.5):
+def calibrate(probs, y_true, grid=None, global_grid=None, fallback=0.5, objective="macro"):
     """Choose per-class thresholds, a global threshold and the at-least-one rule on dev.
 
     Args:
@@ -198,6 +212,8 @@ def calibrate(probs, y_true, grid=None, global_grid=None, fallback=0.5):
         grid: candidates for the per-class search; None for the exact search.
         global_grid: candidates for the global threshold; None for `DEFAULT_GRID`.
         fallback: threshold for classes without dev positives.
+        objective: what the per-class thresholds maximise (`emotag.evaluation.objectives`):
+            "macro" (each class's F1, exact), "micro" or "jaccard" (coordinate ascent).
 
     Returns:
         `Calibration`. `dev_scores` (dev macro-F1) holds the variants `fixed_0.5`,
@@ -214,13 +230,29 @@ def calibrate(probs, y_true, grid=None, global_grid=None, fallback=0.5):
             y_true, apply_thresholds(probs, search.thresholds, at_least_one=True)
         ),
     }
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    thresholds = search.thresholds
+    plain, with_rule = scores["per_class"], scores["per_class_at_least_one"]
+    if objective != "macro":
+        thresholds = fit_thresholds(objective, probs, y_true)
+        plain, with_rule = (
+            objective_score(objective, y_true, apply_thresholds(probs, thresholds, at_least_one=a))
+            for a in (False, True)
+        )
+        scores["chosen"] = macro_f1(y_true, apply_thresholds(probs, thresholds))
+    at_least_one = with_rule > plain
+    # The thresholds' own dev F1 per class (the macro search's when macro is the objective).
+    chosen_f1 = per_class_f1(y_true, apply_thresholds(probs, thresholds))
     return Calibration(
-        thresholds=search.thresholds,
+        thresholds=thresholds,
         global_threshold=global_t,
-        at_least_one=scores["per_class_at_least_one"] > scores["per_class"],
+        at_least_one=at_least_one,
         dev_scores=scores,
         fallback_classes=search.fallback_classes,
-        per_class_dev_f1=search.f1,
+        per_class_dev_f1=search.f1 if objective == "macro" else chosen_f1,
+        objective=objective,
+        objective_dev_score=max(plain, with_rule),
     )
 
 

@@ -85,6 +85,8 @@ def write_per_class_csv(report, path):
         path: destination file path.
     """
     fields = ["label", "precision", "recall", "f1", "support"]
+    if report["per_class"] and "f1_low" in report["per_class"][0]:
+        fields[4:4] = ["f1_low", "f1_high"]  # the 95% bootstrap interval of f1
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from emotag.evaluation.intervals import confidence_intervals, jaccard_per_example
 from emotag.evaluation.metrics import multilabel_report, write_per_class_csv
 from emotag.evaluation.plots import plot_per_class_f1
+from emotag.evaluation.reliability import calibration_report, plot_reliability
 from emotag.runs import layout
 from emotag.runs.thresholds import apply_thresholds
 
@@ -70,6 +72,11 @@ def evaluate_probabilities(
     report["split"] = split
     report["num_examples"] = len(texts)
     report["at_least_one"] = bool(at_least_one)
+    report["jaccard"] = float(jaccard_per_example(y_true, y_pred).mean())
+    report["intervals"] = confidence_intervals(y_true, y_pred, label_names)
+    report["probability_calibration"] = calibration_report(probs, y_true, label_names)
+    for row in report["per_class"]:
+        row["f1_low"], row["f1_high"] = report["intervals"]["per_class_f1"][row["label"]]
     (out / layout.OVERALL_METRICS).write_text(json.dumps(report, indent=2))
     write_per_class_csv(report, out / layout.PER_CLASS_REPORT)
     write_predictions_tsv(
@@ -77,4 +84,5 @@ def evaluate_probabilities(
     )
     title = title or f"Per-class F1 ({split})"
     plot_per_class_f1(report, out / layout.PER_CLASS_F1_PLOT, title=title)
+    plot_reliability(probs, y_true, out / layout.RELIABILITY_PLOT, title=f"Reliability ({split})")
     return report

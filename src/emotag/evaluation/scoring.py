@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 from pathlib import Path
 
 import numpy as np
 
+from emotag.config import choice
 from emotag.data.goemotions import GoEmotions
 from emotag.evaluation.calibration import Calibration, calibrate
+from emotag.evaluation.objectives import OBJECTIVES, fit_thresholds, objective_table
+from emotag.evaluation.reliability import apply_temperature, choose_temperature
 from emotag.evaluation.reports import evaluate_probabilities
-from emotag.runs.layout import LABELS
+from emotag.runs.layout import LABELS, OVERALL_METRICS
 
 log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class CalibrationSpec:
+    """How a trainer turns dev probabilities into decisions; a base of every trainer config."""
+
+    # what the per-class thresholds maximise on dev: macro (each class's F1), micro (micro-F1),
+    # jaccard (example-based accuracy, SemEval-2018 E-c's ranking metric)
+    calibrate_for: str = choice("macro", OBJECTIVES)
+    # fit one softmax-free temperature on dev (logits / T) before tuning thresholds; kept
+    # only if it lowers dev expected calibration error
+    temperature_scaling: bool = False
 
 
 def calibrate_and_score(
@@ -22,6 +39,8 @@ def calibrate_and_score(
     test_probs: np.ndarray,
     title: str,
     calibration: Calibration | None = None,
+    objective: str = "macro",
+    temperature_scaling: bool = False,
 ) -> tuple[Calibration, dict]:
     """Tunes thresholds on dev, then scores the test split once with them.
 
@@ -31,12 +50,28 @@ def calibrate_and_score(
     Args:
         calibration: thresholds the trainer already chose on dev (the lexicon baseline
             tunes only the labels it covers); None = `calibrate(dev_probs, dev labels)`.
+        objective: what the thresholds maximise on dev ("macro", "micro", "jaccard").
+        temperature_scaling: fit one temperature on dev first, kept only if it lowers dev
+            ECE; the thresholds are then tuned on the scaled probabilities, and the
+            trainer exports `calibration.temperature` into the SavedModel.
+
+    The test report also gets `objectives`: thresholds fitted on dev for each objective,
+    each scored on test by every objective (what one objective costs the others).
 
     Returns:
         (calibration, test report).
     """
+    temperature, temperature_info = 1.0, None
+    if calibration is None and temperature_scaling:
+        temperature, temperature_info = choose_temperature(dev_probs, data.dev.labels)
+        log.info("temperature scaling: fitted T=%.3f on dev, %s (dev ECE %.4f -> %.4f)",
+                 temperature_info["fitted"], "kept" if temperature_info["kept"] else "dropped",
+                 temperature_info["dev_ece_before"], temperature_info["dev_ece_after"])  # fmt: skip
+        dev_probs = apply_temperature(dev_probs, temperature)
+        test_probs = apply_temperature(test_probs, temperature)
     if calibration is None:
-        calibration = calibrate(dev_probs, data.dev.labels)
+        calibration = calibrate(dev_probs, data.dev.labels, objective=objective)
+        calibration.temperature, calibration.temperature_info = temperature, temperature_info
     log.info(
         "dev macro-F1: per-class thresholds %.4f, global %.3f -> %.4f, at_least_one=%s",
         calibration.dev_scores["per_class"],
@@ -51,5 +86,27 @@ def calibrate_and_score(
         calibration.thresholds, data.label_names, at_least_one=calibration.at_least_one,
         title=title,
     )  # fmt: skip
-    log.info("test macro-F1 %.4f, micro-F1 %.4f", report["macro"]["f1"], report["micro"]["f1"])
+    report["objective"] = calibration.objective
+    report["temperature"] = calibration.temperature
+    report["objectives"] = objective_costs(dev_probs, data.dev.labels, test_probs, data.test.labels)
+    (run_path / OVERALL_METRICS).write_text(json.dumps(report, indent=2))
+    log.info(
+        "test macro-F1 %.4f [%.4f, %.4f], micro-F1 %.4f, Jaccard %.4f, ECE %.4f",
+        report["macro"]["f1"], *report["intervals"]["macro_f1"], report["micro"]["f1"],
+        report["jaccard"], report["probability_calibration"]["ece"],
+    )  # fmt: skip
     return calibration, report
+
+
+def objective_costs(dev_probs, dev_labels, test_probs, test_labels) -> dict:
+    """Test scores of thresholds tuned on dev for each objective, by every objective.
+
+    Returns:
+        {tuned for: {scored by: test value}} over "macro", "micro", "jaccard".
+    """
+    thresholds = {
+        "macro": calibrate(dev_probs, dev_labels).thresholds,
+        "micro": fit_thresholds("micro", dev_probs, dev_labels),
+        "jaccard": fit_thresholds("jaccard", dev_probs, dev_labels),
+    }
+    return objective_table(test_probs, test_labels, thresholds)

@@ -49,6 +49,29 @@ def apply_thresholds_tf(probs: tf.Tensor, thresholds: tf.Tensor, at_least_one: b
     return tf.cast(labels, tf.int32)
 
 
+def scale_probabilities_tf(probs: tf.Tensor, temperature: float) -> tf.Tensor:
+    """Graph twin of `reliability.apply_temperature`: sigmoid(logit(p) / T)."""
+    if temperature == 1.0:
+        return probs
+    p = tf.clip_by_value(probs, 1e-7, 1 - 1e-7)
+    return tf.sigmoid((tf.math.log(p) - tf.math.log1p(-p)) / temperature)
+
+
+def add_calibration_endpoint(archive_or_module, objective: str, temperature: float) -> None:
+    """`calibration()` -> {"objective": what the thresholds maximise, "temperature": T}."""
+    objective_t = tf.constant(objective, tf.string)
+    temperature_t = tf.constant(temperature, tf.float32)
+
+    @tf.function(input_signature=[])
+    def calibration():
+        return {"objective": objective_t, "temperature": temperature_t}
+
+    if isinstance(archive_or_module, keras.export.ExportArchive):
+        archive_or_module.add_endpoint("calibration", calibration)
+    else:
+        archive_or_module.calibration = calibration
+
+
 def export_saved_model(
     model: keras.Model,
     encoder: tf.Module,
@@ -57,6 +80,8 @@ def export_saved_model(
     path: str | Path,
     at_least_one: bool = False,
     serving_model: tf.Module | None = None,
+    objective: str = "macro",
+    temperature: float = 1.0,
 ) -> None:
     """Writes the raw-string SavedModel described in the module docstring.
 
@@ -72,6 +97,8 @@ def export_saved_model(
         serving_model: computes what `model` computes, faster (e.g. an
             `emotag.models.fused_bilstm.FusedBiLSTMClassifier`); `serve` and `score_ids`
             run it instead of `model`. `explain` always uses `model`.
+        objective: what the thresholds were tuned for (the `calibration` endpoint).
+        temperature: logits are divided by it before thresholds apply (1 = unscaled).
     """
     thresholds_t = tf.constant(np.asarray(thresholds, dtype="float32"))
     names_t = tf.constant(label_names, tf.string)
@@ -83,8 +110,8 @@ def export_saved_model(
 
     def predict(inputs):
         if serving_model is not None:
-            return serving_model(inputs)
-        return model(inputs, training=False)  # (batch, labels)
+            return scale_probabilities_tf(serving_model(inputs), temperature)
+        return scale_probabilities_tf(model(inputs, training=False), temperature)  # (batch, labels)
 
     @tf.function(input_signature=[TEXT_SPEC])
     def serve(text):
@@ -137,6 +164,7 @@ def export_saved_model(
         return names_t
 
     archive.add_endpoint("label_names", label_names_fn)
+    add_calibration_endpoint(archive, objective, temperature)
     archive.write_out(str(path), verbose=False)
 
 
@@ -146,6 +174,8 @@ def export_text_module(
     label_names: list[str],
     path: str | Path,
     at_least_one: bool = False,
+    objective: str = "macro",
+    temperature: float = 1.0,
 ) -> None:
     """Writes the `serve` / `label_names` SavedModel for any strings -> probabilities module.
 
@@ -166,7 +196,7 @@ def export_text_module(
 
     @tf.function(input_signature=[TEXT_SPEC])
     def serve(text):
-        probs = module(clip_texts_tf(text))  # (batch, labels)
+        probs = scale_probabilities_tf(module(clip_texts_tf(text)), temperature)  # (batch, labels)
         return {
             "probabilities": probs,
             "labels": apply_thresholds_tf(probs, thresholds_t, at_least_one),
@@ -174,5 +204,6 @@ def export_text_module(
 
     root.serve = serve
     root.label_names = tf.function(lambda: names_t, input_signature=[])
+    add_calibration_endpoint(root, objective, temperature)
     signatures = {"serving_default": serve, "serve": serve}
     tf.saved_model.save(root, str(path), signatures=signatures)

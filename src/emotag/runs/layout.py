@@ -28,6 +28,7 @@ OVERALL_METRICS = "overall_metrics.json"
 PER_CLASS_REPORT = "per_class_report.csv"
 PREDICTIONS = "predictions_{split}.tsv"
 PER_CLASS_F1_PLOT = "per_class_f1.png"
+RELIABILITY_PLOT = "reliability.png"  # reliability diagram of the probabilities
 EVAL_DIR = "eval_{split}"  # where `evaluate` writes them by default
 BEHAVIOUR_DIR = "behaviour"  # where `emotag behave` writes its table by default
 
@@ -62,7 +63,10 @@ def predictions_name(split: str) -> str:
 
 def evaluation_files(split: str) -> tuple[str, ...]:
     """The files `emotag.evaluation.reports.evaluate_probabilities` writes for a split."""
-    return (OVERALL_METRICS, PER_CLASS_REPORT, predictions_name(split), PER_CLASS_F1_PLOT)
+    return (
+        OVERALL_METRICS, PER_CLASS_REPORT, predictions_name(split), PER_CLASS_F1_PLOT,
+        RELIABILITY_PLOT,
+    )  # fmt: skip
 
 
 # What `open_run` needs to serve a run.

@@ -69,6 +69,52 @@ KEY_SETTINGS = (
 N_RARE = 6  # rarest classes listed under known failure modes
 
 
+OBJECTIVE_TEXT = {
+    "macro": "that label's F1 (macro-F1)",
+    "micro": "micro-F1 over all labels (coordinate ascent)",
+    "jaccard": "example-based Jaccard accuracy (coordinate ascent)",
+}
+
+
+def _fmt(value) -> str:
+    return f"{value:.4f}" if isinstance(value, int | float) else "n/a"
+
+
+def _interval(row: dict) -> str:
+    if row.get("f1_low") in (None, ""):
+        return ""
+    return f"[{float(row['f1_low']):.3f}, {float(row['f1_high']):.3f}]"
+
+
+def _uncertainty_lines(metrics: dict) -> list[str]:
+    """Jaccard, bootstrap intervals, calibration and objective costs, when recorded."""
+    out = []
+    intervals = metrics.get("intervals")
+    if intervals:
+        out.append(
+            f"95% bootstrap intervals ({intervals['resamples']} resamples of the test "
+            f"examples, seed {intervals['seed']}): macro-F1 "
+            f"[{intervals['macro_f1'][0]:.4f}, {intervals['macro_f1'][1]:.4f}], micro-F1 "
+            f"[{intervals['micro_f1'][0]:.4f}, {intervals['micro_f1'][1]:.4f}], Jaccard "
+            f"[{intervals['jaccard'][0]:.4f}, {intervals['jaccard'][1]:.4f}]."
+        )
+    if "jaccard" in metrics:
+        out.append(f"Example-based Jaccard accuracy: {metrics['jaccard']:.4f}.")
+    calibration = metrics.get("probability_calibration")
+    if calibration:
+        out.append(
+            f"Probability calibration over all (text, label) cells: ECE "
+            f"{calibration['ece']:.4f} ({calibration['bins']} bins), Brier score "
+            f"{calibration['brier']:.4f}."
+        )
+    costs = metrics.get("objectives")
+    if costs:
+        out += ["", "Test scores of thresholds tuned on dev for each objective:", ""]
+        rows = [[k, v["macro"], v["micro"], v["jaccard"]] for k, v in costs.items()]
+        out += _table(["tuned for", "macro-F1", "micro-F1", "Jaccard"], rows)
+    return [*out, ""] if out else []
+
+
 def _read_per_class(run: Path) -> list[dict]:
     path = run / layout.PER_CLASS_REPORT
     if not path.is_file():
@@ -76,7 +122,8 @@ def _read_per_class(run: Path) -> list[dict]:
     with open(path, encoding="utf-8", newline="") as f:
         return [
             {"label": r["label"], **{k: float(r[k]) for k in ("precision", "recall", "f1")},
-             "support": int(float(r["support"]))}
+             "support": int(float(r["support"])),
+             **{k: float(r[k]) for k in ("f1_low", "f1_high") if r.get(k)}}
             for r in csv.DictReader(f)
         ]  # fmt: skip
 
@@ -195,28 +242,38 @@ def render_model_card(run_dir: str | Path) -> str:
             if avg in metrics
         ]
         out += _table(["average", "precision", "recall", "F1"], rows)
+        out += _uncertainty_lines(metrics)
     else:
         out += ["No `overall_metrics.json` in this run.", ""]
     per_threshold = thresholds.get("per_class_thresholds", {})
     if per_class:
         out += ["Per class (test), with the decision threshold of each class:", ""]
         rows = [
-            [r["label"], r["precision"], r["recall"], r["f1"], r["support"],
+            [r["label"], r["precision"], r["recall"], r["f1"], _interval(r), r["support"],
              per_threshold.get(r["label"], "")]
             for r in per_class
         ]  # fmt: skip
-        out += _table(["label", "precision", "recall", "F1", "support", "threshold"], rows)
+        out += _table(
+            ["label", "precision", "recall", "F1", "F1 95% interval", "support", "threshold"], rows
+        )
     if (run / layout.PER_CLASS_F1_PLOT).is_file():
         out += ["![Per-class test F1](per_class_f1.png)", ""]
+    if (run / layout.RELIABILITY_PLOT).is_file():
+        out += [f"![Reliability diagram]({layout.RELIABILITY_PLOT})", ""]
 
     out += ["## Thresholds", ""]
     if thresholds:
         dev = thresholds.get("dev_macro_f1", {})
+        objective = thresholds.get("objective", "macro")
         out += [
             "A label is predicted when its probability is at least its own threshold, tuned "
-            "on the dev split to maximise that label's F1 (`thresholds.json`, exact values in "
-            "`per_class_thresholds.npy`; the SavedModel applies them in its `labels` output).",
+            f"on the dev split to maximise {OBJECTIVE_TEXT.get(objective, objective)} "
+            "(`thresholds.json`, exact values in `per_class_thresholds.npy`; the SavedModel "
+            "applies them in its `labels` output).",
             "",
+            f"- threshold objective: `{objective}` (dev value "
+            f"{_fmt(thresholds.get('objective_dev_score'))})",
+            f"- temperature applied to the logits: {thresholds.get('temperature', 1.0):g}",
             f"- best single global threshold on dev: {thresholds.get('global_threshold')}",
             f"- at-least-one rule (argmax label when none passes): "
             f"{'on' if thresholds.get('at_least_one') else 'off'}",

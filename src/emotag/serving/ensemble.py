@@ -31,7 +31,7 @@ import tensorflow as tf
 from emotag.config import StepLog, dataclass_parser, option, positive_int, setup_logging
 from emotag.data.datasets import DatasetSpec, load_dataset
 from emotag.evaluation.calibration import calibrated_macro_f1
-from emotag.evaluation.scoring import calibrate_and_score
+from emotag.evaluation.scoring import CalibrationSpec, calibrate_and_score
 from emotag.models.export import TEXT_SPEC, export_text_module
 from emotag.runs import layout
 from emotag.runs.info import write_run_info
@@ -41,8 +41,8 @@ from emotag.serving.predictor import Predictor
 log = logging.getLogger("ensemble")
 
 
-@dataclasses.dataclass
-class EnsembleConfig:
+@dataclasses.dataclass(kw_only=True)  # `models` has no default but follows the base's fields
+class EnsembleConfig(CalibrationSpec):
     models: list[str]  # member run directories (two or more, each with saved_model/)
     weights: list[float] | None = None  # one weight per member, scaled to sum 1; None = equal
     tune_weights: bool = False  # choose the weights on dev macro-F1 instead (grid search)
@@ -228,6 +228,8 @@ def ensemble(config: EnsembleConfig) -> Path:
             dev_mean,
             weighted_mean(test_probs, weights),
             title=f"{config.run_name}: test per-class F1",
+            objective=config.calibrate_for,
+            temperature_scaling=config.temperature_scaling,
         )
         steps.start("exporting the SavedModel")
         export_text_module(
@@ -236,6 +238,8 @@ def ensemble(config: EnsembleConfig) -> Path:
             data.label_names,
             run.path / layout.SAVED_MODEL,
             at_least_one=calibration.at_least_one,
+            objective=calibration.objective,
+            temperature=calibration.temperature,
         )
         member_info = []
         for member, weight, probs in zip(members, weights, dev_probs):

@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from emotag.config import StepLog, choice, dataclass_parser, setup_logging
 from emotag.data.datasets import DatasetSpec, load_dataset
 from emotag.evaluation.calibration import calibrated_macro_f1
-from emotag.evaluation.scoring import calibrate_and_score
+from emotag.evaluation.scoring import CalibrationSpec, calibrate_and_score
 from emotag.models.export import export_text_module
 from emotag.models.tfidf import TfidfClassifier, word_ngrams
 from emotag.runs import layout
@@ -49,7 +49,7 @@ SOLVERS = ("liblinear", "lbfgs", "newton-cg", "newton-cholesky", "sag", "saga")
 
 
 @dataclasses.dataclass
-class BaselineConfig(DatasetSpec):
+class BaselineConfig(DatasetSpec, CalibrationSpec):
     """Data flags (--dataset, --data-dir, --label-cols, ...) come from `DatasetSpec`."""
 
     c: str = "1,2,4"  # inverse L2 strengths, comma-separated; several = chosen on dev macro-F1
@@ -184,7 +184,8 @@ def train(config: BaselineConfig) -> Path:
         test_probs = model.predict_proba(data.test.texts)
         steps.start("calibrating thresholds on dev, scoring test")
         calibration, report = calibrate_and_score(
-            run.path, data, dev_probs, test_probs, title=f"{run_name}: test per-class F1"
+            run.path, data, dev_probs, test_probs, title=f"{run_name}: test per-class F1",
+            objective=config.calibrate_for, temperature_scaling=config.temperature_scaling,
         )
         steps.start("exporting the SavedModel")
         export_text_module(
@@ -193,6 +194,8 @@ def train(config: BaselineConfig) -> Path:
             data.label_names,
             run.path / layout.SAVED_MODEL,
             at_least_one=calibration.at_least_one,
+            objective=calibration.objective,
+            temperature=calibration.temperature,
         )
         steps.start("saving the model and the run's records")
         model.save(run.path / layout.TFIDF_MODEL)

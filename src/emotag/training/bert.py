@@ -37,7 +37,7 @@ import tensorflow as tf
 
 from emotag.config import StepLog, choice, option, parse_config, positive_int, setup_logging
 from emotag.data.datasets import DatasetSpec, load_dataset
-from emotag.evaluation.scoring import calibrate_and_score
+from emotag.evaluation.scoring import CalibrationSpec, calibrate_and_score
 from emotag.models.encoder_classifier import build_encoder_classifier
 from emotag.models.encoders import encode_texts, load_encoder, sequence_length
 from emotag.models.export import export_saved_model
@@ -63,7 +63,7 @@ NO_DECAY = ["bias", "gamma", "beta", "LayerNorm", "layer_norm"]
 
 
 @dataclasses.dataclass
-class TrainConfig(DatasetSpec):
+class TrainConfig(DatasetSpec, CalibrationSpec):
     """Data flags (--dataset, --data-dir, --label-cols, ...) come from `DatasetSpec`."""
 
     # KerasHub preset, KerasHub / Hugging Face directory, or TF-Hub handle (with
@@ -270,7 +270,8 @@ def train(config: TrainConfig) -> Path:
         dev_probs, test_probs = predict_by_length(model, x_dev), predict_by_length(model, x_test)
         steps.start("calibrating thresholds on dev, scoring test")
         calibration, report = calibrate_and_score(
-            run.path, data, dev_probs, test_probs, title=f"{run_name}: test per-class F1"
+            run.path, data, dev_probs, test_probs, title=f"{run_name}: test per-class F1",
+            objective=config.calibrate_for, temperature_scaling=config.temperature_scaling,
         )
         steps.start("exporting the SavedModel")
         export_saved_model(
@@ -280,6 +281,8 @@ def train(config: TrainConfig) -> Path:
             data.label_names,
             run.path / layout.SAVED_MODEL,
             at_least_one=calibration.at_least_one,
+            objective=calibration.objective,
+            temperature=calibration.temperature,
         )
         steps.start("saving the model and the run's records")
         if encoder.kind == "keras_hub":

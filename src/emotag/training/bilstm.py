@@ -52,7 +52,7 @@ from emotag.config import StepLog, choice, option, parse_config, positive_int, s
 from emotag.data.datasets import DatasetSpec, load_dataset
 from emotag.data.goemotions import Dataset
 from emotag.embeddings.sources import EmbeddingResult, build_embedding_matrix
-from emotag.evaluation.scoring import calibrate_and_score
+from emotag.evaluation.scoring import CalibrationSpec, calibrate_and_score
 from emotag.models.bilstm import build_bilstm_classifier
 from emotag.models.export import export_saved_model
 from emotag.models.fused_bilstm import FusedBiLSTMClassifier, can_fuse
@@ -73,7 +73,7 @@ warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
 
 @dataclasses.dataclass
-class TrainConfig(DatasetSpec):
+class TrainConfig(DatasetSpec, CalibrationSpec):
     """Data flags (--dataset, --data-dir, --label-cols, --exclude-ids, ...): `DatasetSpec`."""
 
     # tweet rules: #CamelCase hashtags split behind <hashtag>, "!!!" -> "! <repeat>"
@@ -267,7 +267,8 @@ def train(config: TrainConfig) -> Path:
         dev_probs, test_probs = model.predict(dev_ds, verbose=0), model.predict(test_ds, verbose=0)
         steps.start("calibrating thresholds on dev, scoring test")
         calibration, report = calibrate_and_score(
-            run.path, data, dev_probs, test_probs, title=f"{run_name}: test per-class F1"
+            run.path, data, dev_probs, test_probs, title=f"{run_name}: test per-class F1",
+            objective=config.calibrate_for, temperature_scaling=config.temperature_scaling,
         )
         steps.start("exporting the SavedModel")
         export_saved_model(
@@ -277,6 +278,8 @@ def train(config: TrainConfig) -> Path:
             data.label_names,
             run.path / layout.SAVED_MODEL,
             at_least_one=calibration.at_least_one,
+            objective=calibration.objective,
+            temperature=calibration.temperature,
             # Same outputs with a third of the arithmetic (emotag.models.fused_bilstm).
             serving_model=FusedBiLSTMClassifier(model) if can_fuse(model) else None,
         )
@@ -301,7 +304,10 @@ def train(config: TrainConfig) -> Path:
 
 
 # Flags that do not change what is trained: a backup made under other values resumes.
-RESUMABLE_CHANGES = {"verbose", "backup_dir", "backup_every", "strategy", "output_dir"}
+RESUMABLE_CHANGES = {
+    "verbose", "backup_dir", "backup_every", "strategy", "output_dir",
+    "calibrate_for", "temperature_scaling",  # decided after training
+}  # fmt: skip
 
 
 def prepare_backup_dir(config: TrainConfig, run_name: str) -> Path:
