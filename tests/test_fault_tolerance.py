@@ -94,6 +94,58 @@ def test_run_writer_logs_only_a_finished_run(tmp_path, caplog):
     assert [r.getMessage() for r in caplog.records] == [f"run written to {tmp_path / 'run'}"]
 
 
+INJECT = Path(__file__).resolve().parent / "fault_injection.py"
+
+
+def _dead_pid() -> int:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    return dead.pid
+
+
+def test_a_kill_between_the_two_renames_is_undone_by_the_next_writer(tmp_path):
+    with RunWriter(tmp_path, "run") as run:
+        run.write_json("ok.json", {"generation": 1})
+    killed = subprocess.run([sys.executable, str(INJECT), "swap-writer", str(tmp_path), "run"],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    hidden = [p.name for p in tmp_path.iterdir() if ".old-pid" in p.name]
+    assert not (tmp_path / "run").exists() and len(hidden) == 1  # the defect's state
+
+    with RunWriter(tmp_path, "run") as run:
+        assert json.loads((tmp_path / "run" / "ok.json").read_text()) == {"generation": 1}
+        run.write_json("ok.json", {"generation": 2})
+    assert json.loads((tmp_path / "run" / "ok.json").read_text()) == {"generation": 2}
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_opening_a_run_hidden_by_a_killed_swap_restores_it(tmp_path, caplog):
+    from emotag.runs.layout import open_run
+
+    hidden = tmp_path / f".run.old-pid{_dead_pid()}-ab12"
+    (hidden / "run").mkdir(parents=True)
+    (hidden / "run" / "labels.txt").write_text("joy\n")
+    live = tmp_path / f".other.old-pid{os.getpid()}-cd34"  # a writer still swapping
+    (live / "run").mkdir(parents=True)
+    with caplog.at_level(logging.WARNING, logger="emotag.runs.writer"):
+        opened = open_run(tmp_path / "run", partial=True)
+    assert opened.label_names == ("joy",) and not hidden.exists()
+    assert "restored" in caplog.text and hidden.name in caplog.text
+    with pytest.raises(Exception, match="is not a directory"):
+        open_run(tmp_path / "other", partial=True)
+    assert (live / "run").is_dir()  # a live writer's is never touched
+
+
+def test_a_finished_swap_left_uncleaned_is_deleted(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "new.txt").write_text("")
+    stale = tmp_path / f".run.old-pid{_dead_pid()}-ef56"
+    (stale / "run").mkdir(parents=True)
+    with RunWriter(tmp_path, "run"):
+        pass
+    assert not stale.exists()
+
+
 def test_unknown_strategy():
     with pytest.raises(ValueError, match="strategy must be one of"):
         make_strategy("tpu")
@@ -158,6 +210,50 @@ def test_sigkill_mid_epoch_then_restart_resumes(tiny_data_dir, tmp_path):
 
     probs = Predictor.load(run_dir).predict_proba(["thanks a lot", "why so sad"])
     assert probs.shape == (2, 28) and np.isfinite(probs).all()
+
+
+def _run_with_kill(point, data_dir, out_dir):
+    """Trains 3 epochs through tests/fault_injection.py, SIGKILLed at `point`.
+
+    One TensorFlow thread each, so that two runs of the same command compute the same
+    floats whatever else the machine is doing.
+    """
+    flags = ("--epochs", "3", "--patience", "10", "--batch-size", "16", "--backup-every", "4")
+    command = [sys.executable, str(INJECT), point, *_train_command(data_dir, out_dir, *flags)[2:]]
+    env = {**_env(), "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+
+
+def _digest(log):
+    return [line.split("sha256 ")[1].split()[0] for line in log.splitlines() if "sha256" in line]
+
+
+@pytest.mark.slow
+def test_resume_after_kills_between_epochs_and_during_export_is_exact(tiny_data_dir, tmp_path):
+    reference = _run_with_kill("none", tiny_data_dir, tmp_path / "reference")
+    assert reference.returncode == 0, reference.stderr[-3000:]
+
+    restored = []
+    for point in ("after-epoch:1", "after-epoch:2", "export", "none"):
+        proc = _run_with_kill(point, tiny_data_dir, tmp_path / "killed")
+        expected = 0 if point == "none" else -signal.SIGKILL
+        assert proc.returncode == expected, f"{point}: {proc.stderr[-3000:]}"
+        restored += [line.split("backup of ")[1] for line in proc.stderr.splitlines()
+                     if "restored the backup of" in line]  # fmt: skip
+    # Each restart resumed where the previous start was killed (the one killed during
+    # export had trained epoch 3, the last): no epoch ran twice.
+    assert restored == ["epoch 1 (its end)", "epoch 2 (its end)", "epoch 3 (its end)"]
+    assert _digest(proc.stderr) == _digest(reference.stderr)  # the same weights, bit for bit
+
+    want, got = tmp_path / "reference" / "ft", tmp_path / "killed" / "ft"
+    assert json.loads((got / "history.json").read_text()) == json.loads(
+        (want / "history.json").read_text()
+    )
+    info, info_want = (json.loads((d / "run_info.json").read_text()) for d in (got, want))
+    assert (info["best_epoch"], info["epochs_run"]) == (info_want["best_epoch"], 3)
+    np.testing.assert_array_equal(np.load(got / "per_class_thresholds.npy"),
+                                  np.load(want / "per_class_thresholds.npy"))  # fmt: skip
+    assert sorted(p.name for p in (tmp_path / "killed").iterdir()) == ["ft"]  # backup gone
 
 
 TWO_CPUS = """

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from emotag.runs.writer import restore_interrupted_swap
+
 # Files every run has, whatever trained it.
 SAVED_MODEL = "saved_model"  # directory: raw strings in; serve, explain, label_names
 THRESHOLDS_NPY = "per_class_thresholds.npy"  # float32 (labels,), tuned on dev
@@ -172,7 +174,8 @@ def open_run(path: str | Path, partial: bool = False) -> RunDir:
     """Opens a run directory, checking that its thresholds and labels agree.
 
     Args:
-        path: the run directory.
+        path: the run directory (when missing, a run hidden there by a writer killed
+            while replacing it is put back first: `restore_interrupted_swap`).
         partial: accept a directory without the serving files (one being written, or
             made by hand): missing files leave empty fields. Files present are checked.
 
@@ -188,7 +191,7 @@ def open_run(path: str | Path, partial: bool = False) -> RunDir:
             run_info.json or preprocess_config.json has a format this code does not read.
     """
     path = Path(path)
-    if not path.is_dir():
+    if not path.is_dir() and restore_interrupted_swap(path) is None:
         raise NotARunError(f"{path} is not a directory")
     required = SERVING_FILES
     if run_kind(path) == LEXICON:  # a VADER run has no SavedModel (emotag.models.vader)

@@ -25,6 +25,9 @@ class RunWriter:
     A process killed while writing (SIGKILL skips `__exit__`) leaves its temporary
     directory behind; each temporary name carries its writer's process id, and the
     next writer of the same run deletes those whose process is gone, never reusing one.
+    A process killed between the two renames of a replacement leaves the earlier run
+    in `.NAME.old-pid<pid>-*` and nothing at NAME: the next writer of that name (and
+    `emotag.runs.layout.open_run`) puts it back (`restore_interrupted_swap`).
 
     Args:
         output_dir: parent directory of runs (created if needed).
@@ -44,6 +47,7 @@ class RunWriter:
 
     def __enter__(self) -> RunWriter:
         self.output_dir.mkdir(parents=True, exist_ok=True)
+        restore_interrupted_swap(self.final_path)
         for stale in self.stale_temp_dirs():
             shutil.rmtree(stale, ignore_errors=True)
         self.path = make_dir(self.output_dir, f".{self.final_path.name}.tmp-pid{os.getpid()}-")
@@ -64,8 +68,8 @@ class RunWriter:
             return False
         old = None
         if self.final_path.exists():
-            old = make_dir(self.output_dir, f".{self.final_path.name}.old-")
-            self.final_path.rename(old / "run")
+            old = make_dir(self.output_dir, f".{self.final_path.name}.old-pid{os.getpid()}-")
+            self.final_path.rename(old / "run")  # a kill from here to the next rename: see above
         self.path.rename(self.final_path)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
@@ -77,6 +81,44 @@ class RunWriter:
         target = self.path / name
         target.write_text(json.dumps(payload, indent=2, ensure_ascii=False))
         return target
+
+
+def restore_interrupted_swap(final_path: str | Path) -> Path | None:
+    """Puts back a run hidden by a writer killed between its two renames.
+
+    Only directories `.NAME.old-pid<pid>-*` whose process is gone are considered: with
+    nothing at `final_path`, the newest one's run is renamed back; the others (and all of
+    them when `final_path` exists: a replacement that finished but was not cleaned up)
+    are deleted. Directories of older writers without a pid in their name are left alone.
+
+    Args:
+        final_path: the run directory's path.
+
+    Returns:
+        `final_path` when a run was restored, else None.
+    """
+    final_path = Path(final_path)
+    leftovers = [
+        path
+        for path in final_path.parent.glob(f".{final_path.name}.old-pid*-*")
+        if (match := re.fullmatch(r".*\.old-pid(\d+)-[^-]*", path.name))
+        and not _process_alive(int(match.group(1)))
+    ]
+    restored = None
+    candidates = [path for path in leftovers if (path / "run").is_dir()]
+    if candidates and not final_path.exists():
+        newest = max(candidates, key=lambda path: path.stat().st_mtime)
+        try:
+            (newest / "run").rename(final_path)
+        except OSError as err:  # another process restored it first, or a read-only store
+            log.warning("could not restore %s from %s: %s", final_path, newest, err)
+            return None
+        log.warning("restored %s, left in %s by a writer killed while replacing it",
+                    final_path, newest.name)  # fmt: skip
+        restored = final_path
+    for path in leftovers:
+        shutil.rmtree(path, ignore_errors=True)
+    return restored
 
 
 def make_dir(parent: Path, prefix: str) -> Path:

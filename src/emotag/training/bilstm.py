@@ -40,6 +40,7 @@ import json
 import logging
 import shutil
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -62,9 +63,15 @@ from emotag.runs.writer import RunWriter, try_it_command
 from emotag.text.batching import make_dataset
 from emotag.text.preprocessing import PreprocessConfig, TextNormalizer
 from emotag.text.tokenizer import TextEncoder, WordTokenizer, iter_token_lists
+from emotag.training.backup import TrainingBackup, skip_shuffles, write_text_atomic
 from emotag.training.callbacks import VERBOSE_CHOICES, ValidationMacroF1, progress_verbosity
 from emotag.training.callbacks import selection_callbacks as dev_f1_selection
-from emotag.training.fault_tolerance import PersistentEarlyStopping, make_strategy
+from emotag.training.fault_tolerance import (
+    PersistentEarlyStopping,
+    make_strategy,
+    weights_digest,
+    worker_role,
+)
 from emotag.training.losses import make_loss
 
 log = logging.getLogger("train_biLSTM")
@@ -226,11 +233,9 @@ def train(config: TrainConfig) -> Path:
         config.run_name
         or f"bilstm-{label_set(config)}-{Path(config.embeddings).name}-s{config.seed}"
     )
-    backup_dir = prepare_backup_dir(config, run_name)
+    role = worker_role(strategy)
+    backup_dir = prepare_backup_dir(config, run_name, role.name)
     prepared = prepare(config)
-    data, encoder, tokenizer = prepared.data, prepared.encoder, prepared.tokenizer
-    preprocess, embedding = prepared.preprocess, prepared.embedding
-    dev_ds, test_ds = prepared.dev_ds, prepared.test_ds
     log.info("strategy %s, %d replica(s)", config.strategy, strategy.num_replicas_in_sync)
     with strategy.scope():
         model = build_model(config, prepared)
@@ -239,20 +244,15 @@ def train(config: TrainConfig) -> Path:
     stopper = PersistentEarlyStopping(
         backup_dir / "best", "val_macro_f1", mode="max", patience=config.patience
     )
-    callbacks = [
-        ValidationMacroF1(prepared.dev_ds, prepared.data.dev.labels),
-        stopper,
-        keras.callbacks.BackupAndRestore(
-            str(backup_dir / "keras"),
-            save_freq=config.backup_every or "epoch",
-            double_checkpoint=True,  # a kill while saving leaves the previous backup
-            delete_checkpoint=False,  # deleted with backup_dir once the run is written
-        ),
-    ]
+    # Backs up every --backup-every steps and at each epoch end (deleted with backup_dir
+    # once the run is written).
+    backup = TrainingBackup(backup_dir / "keras", save_freq=config.backup_every)
+    callbacks = [ValidationMacroF1(prepared.dev_ds, prepared.data.dev.labels), stopper, backup]
     if stopper.load() and stopper.stopped:
         log.info("the backed-up run had stopped early; writing its run directory")
         model.load_weights(stopper.weights_path)
     else:
+        skip_shuffles(prepared.train_ds, backup.epochs_done())  # epoch k's order, as unkilled
         model.fit(
             prepared.train_ds,
             epochs=config.epochs,
@@ -260,7 +260,44 @@ def train(config: TrainConfig) -> Path:
             verbose=progress_verbosity(config.verbose),
         )
     history = stopper.history  # every epoch, restarts included
+    log.info("final weights: sha256 %s (%s)", weights_digest(model), role.name or "alone")
+    if role.chief:
+        run_dir = write_run(config, run_name, prepared, model, history, started)
+    else:
+        # Saving may take part in collective ops, so every worker saves, the others
+        # into a temporary directory that is then dropped (TensorFlow's guidance).
+        scratch = Path(tempfile.mkdtemp(prefix=f"emotag-{role.name}-"))
+        try:
+            write_run(dataclasses.replace(config, output_dir=str(scratch)), run_name,
+                      prepared, model, history, started)  # fmt: skip
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        run_dir = Path(config.output_dir) / run_name
+        log.info("%s done; the chief writes the run to %s", role.name, run_dir)
+    shutil.rmtree(backup_dir, ignore_errors=True)
+    return run_dir
 
+
+def write_run(
+    config: TrainConfig, run_name: str, prepared: Prepared, model: keras.Model,
+    history: dict, started: float,
+) -> Path:  # fmt: skip
+    """Predicts dev and test, calibrates, exports and writes the run directory.
+
+    Args:
+        config: the training configuration (the run lands in `config.output_dir`).
+        run_name: the run directory's name.
+        prepared: the data, tokenizer and embeddings the model was trained with.
+        model: the trained model (best epoch's weights).
+        history: every epoch's logs.
+        started: `time.time()` when training started (for the wall time).
+
+    Returns:
+        The run directory.
+    """
+    data, encoder, tokenizer = prepared.data, prepared.encoder, prepared.tokenizer
+    preprocess, embedding = prepared.preprocess, prepared.embedding
+    dev_ds, test_ds = prepared.dev_ds, prepared.test_ds
     steps = StepLog(log)
     with RunWriter(config.output_dir, run_name) as run:
         steps.start("predicting dev and test")
@@ -299,7 +336,6 @@ def train(config: TrainConfig) -> Path:
             best_epoch=int(np.argmax(history["val_macro_f1"])) + 1,
         )  # fmt: skip
         steps.done()
-    shutil.rmtree(backup_dir, ignore_errors=True)
     return run.final_path
 
 
@@ -310,19 +346,34 @@ RESUMABLE_CHANGES = {
 }  # fmt: skip
 
 
-def prepare_backup_dir(config: TrainConfig, run_name: str) -> Path:
-    """The run's backup directory, emptied first if it holds another configuration's."""
-    backup_dir = Path(config.backup_dir or Path(config.output_dir) / f".backup-{run_name}")
+def prepare_backup_dir(config: TrainConfig, run_name: str, worker: str | None = None) -> Path:
+    """The run's backup directory, emptied first if it holds another configuration's.
+
+    Args:
+        config: the training configuration; its resumable flags may differ.
+        run_name: the run's name.
+        worker: this worker's task name in a cluster ("worker1"): the default directory
+            gets it as a suffix, so workers sharing a disk keep separate backups.
+
+    Returns:
+        The directory, holding `config.json` (written atomically).
+    """
+    default = f".backup-{run_name}" + (f"-{worker}" if worker else "")
+    backup_dir = Path(config.backup_dir or Path(config.output_dir) / default)
     wanted = {k: v for k, v in dataclasses.asdict(config).items() if k not in RESUMABLE_CHANGES}
     saved = backup_dir / "config.json"
     if saved.exists():
-        if json.loads(saved.read_text()) == wanted:
+        try:
+            same = json.loads(saved.read_text()) == wanted
+        except ValueError:  # written in place by older versions, and cut by a kill
+            same = False
+        if same:
             log.info("resuming from the backup in %s", backup_dir)
             return backup_dir
         log.warning("%s holds a backup of another configuration; starting afresh", backup_dir)
         shutil.rmtree(backup_dir)
     backup_dir.mkdir(parents=True, exist_ok=True)
-    saved.write_text(json.dumps(wanted, indent=1))
+    write_text_atomic(saved, json.dumps(wanted, indent=1))
     return backup_dir
 
 

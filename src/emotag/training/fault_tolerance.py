@@ -1,18 +1,22 @@
 """Training that survives being killed, and the distribution strategies it runs under.
 
-A run killed at any point and started again with the same command resumes: Keras's
-`BackupAndRestore` brings back the weights, the optimizer state and the epoch counter
-from its last backup (every `save_freq` steps and at each epoch end; an interrupted
-epoch is run again from its first batch, starting from the mid-epoch weights), and
-`PersistentEarlyStopping` brings back what `EarlyStopping(restore_best_weights=True)`
-would have lost with the process: the best score, its epoch, its weights and every
-epoch's logs. Keras's own `EarlyStopping` / `ModelCheckpoint(save_best_only=True)` keep
-the best score in memory only, so after a restart the first epoch would count as an
-improvement however bad it is.
+A run killed at any point and started again with the same command resumes:
+`emotag.training.backup.TrainingBackup` brings back the weights, the optimizer state,
+the dropout random state and the epoch counter from its last backup (every `save_freq`
+steps and at each epoch end; an interrupted epoch is run again from its first batch,
+starting from the mid-epoch weights), and `PersistentEarlyStopping` brings back what
+`EarlyStopping(restore_best_weights=True)` would have lost with the process: the best
+score, its epoch, its weights and every epoch's logs. Keras's own `EarlyStopping` /
+`ModelCheckpoint(save_best_only=True)` keep the best score in memory only, so after a
+restart the first epoch would count as an improvement however bad it is.
+`worker_role` tells the chief of a multi-worker cluster (the one that writes the run)
+from the other workers.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import logging
 import math
@@ -20,6 +24,7 @@ import os
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 log = logging.getLogger(__name__)
@@ -54,16 +59,58 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     raise ValueError(f"strategy must be one of {STRATEGIES}, got {name!r}")
 
 
+@dataclasses.dataclass(frozen=True)
+class WorkerRole:
+    """This process's place in a training cluster."""
+
+    chief: bool  # writes the run directory (the others write theirs to a temporary one)
+    name: str | None  # "worker1" when the cluster has several tasks; None when alone
+    workers: int  # tasks in the cluster (1 when alone)
+
+
+def worker_role(strategy: tf.distribute.Strategy) -> WorkerRole:
+    """Whether this process is the cluster's chief, and its task name.
+
+    Under `MultiWorkerMirroredStrategy` the chief is the "chief" task, else worker 0
+    (TensorFlow's convention); every other strategy runs alone and is its own chief.
+
+    Args:
+        strategy: the strategy from `make_strategy`.
+
+    Returns:
+        A `WorkerRole`.
+    """
+    resolver = getattr(strategy, "cluster_resolver", None)
+    spec = resolver.cluster_spec().as_dict() if resolver is not None else {}
+    tasks = sum(len(addresses) for addresses in spec.values())
+    if tasks <= 1:
+        return WorkerRole(chief=True, name=None, workers=1)
+    task_type, task_id = resolver.task_type, resolver.task_id
+    chief = task_type == "chief" or (task_type == "worker" and task_id == 0 and "chief" not in spec)
+    return WorkerRole(chief=chief, name=f"{task_type}{task_id}", workers=tasks)
+
+
+def weights_digest(model: keras.Model) -> str:
+    """A short SHA-256 of the model's weights, to check that workers agree."""
+    digest = hashlib.sha256()
+    for array in model.get_weights():
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:16]
+
+
 class PersistentEarlyStopping(keras.callbacks.Callback):
     """Early stopping with restore-best-weights whose state lives on disk.
 
     Writes `directory/early_stopping.json` (every epoch's logs, the best score and
-    epoch) and `directory/best.weights.h5` (the best epoch's weights) after each
-    epoch, atomically; reads them back when training begins, so a restarted run picks
-    up where the killed one left off. Place it after the callback that adds `monitor`
-    to the logs and before `BackupAndRestore`, so an epoch is recorded here before the
-    backup says it is done (an epoch recorded but not backed up is run again and its
-    record replaced).
+    epoch, the name of the best weights' file) after each epoch, atomically, and
+    `directory/best-epoch<N>.weights.h5` when epoch N is a new best; reads them back
+    when training begins, so a restarted run picks up where the killed one left off.
+    Place it after the callback that adds `monitor` to the logs and before the backup
+    (`emotag.training.backup.TrainingBackup`), so an epoch is recorded here before the
+    backup says it is done. An epoch recorded but not backed up is run again: when it
+    begins, the records from it on are dropped and the best recomputed from the rest,
+    whose weights file is still there (an earlier best's file is deleted only once a
+    later best's epoch has begun its successor, i.e. has been backed up).
 
     Args:
         directory: where the state is kept (created if needed).
@@ -92,6 +139,7 @@ class PersistentEarlyStopping(keras.callbacks.Callback):
         self.best = -math.inf if mode == "max" else math.inf
         self.best_epoch: int | None = None
         self.stopped = False
+        self.weights_name = "best.weights.h5"  # the best epoch's file (this name: older states)
 
     @property
     def state_path(self) -> Path:
@@ -99,7 +147,8 @@ class PersistentEarlyStopping(keras.callbacks.Callback):
 
     @property
     def weights_path(self) -> Path:
-        return self.directory / "best.weights.h5"
+        """The best epoch's weights."""
+        return self.directory / self.weights_name
 
     @property
     def history(self) -> dict[str, list[float]]:
@@ -116,6 +165,7 @@ class PersistentEarlyStopping(keras.callbacks.Callback):
         self.best = state["best"]
         self.best_epoch = state["best_epoch"]
         self.stopped = state["stopped"]
+        self.weights_name = state.get("weights", "best.weights.h5")
         return True
 
     def on_train_begin(self, logs=None):
@@ -126,6 +176,35 @@ class PersistentEarlyStopping(keras.callbacks.Callback):
                 None if self.best_epoch is None else self.best_epoch + 1,
             )  # fmt: skip
 
+    def on_epoch_begin(self, epoch, logs=None):
+        if len(self.epochs) > epoch:
+            self.rewind(epoch)
+        for path in self.directory.glob("best-epoch*.weights.h5"):
+            if path.name != self.weights_name:  # superseded by a best that is backed up
+                path.unlink(missing_ok=True)
+
+    def rewind(self, epoch: int) -> None:
+        """Forgets epochs `epoch`, `epoch + 1`, ... (run again after a restart).
+
+        The best is recomputed from the epochs kept, as they were first chosen.
+        """
+        log.info("epochs %d-%d were not backed up; running them again", epoch + 1, len(self.epochs))
+        kept = self.epochs[:epoch]
+        self.epochs, self.stopped = [], False
+        self.best = -math.inf if self.mode == "max" else math.inf
+        self.best_epoch = None
+        for number, logs in enumerate(kept):
+            self.epochs.append(logs)
+            if self._improves(logs[self.monitor]):
+                self.best, self.best_epoch = logs[self.monitor], number
+                self.weights_name = _best_weights_name(number)
+        self._save_state()
+
+    def _improves(self, score: float) -> bool:
+        if self.best_epoch is None:
+            return True
+        return score > self.best if self.mode == "max" else score < self.best
+
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         if self.monitor not in logs:
@@ -133,9 +212,10 @@ class PersistentEarlyStopping(keras.callbacks.Callback):
         score = float(logs[self.monitor])
         del self.epochs[epoch:]  # an epoch run again replaces its earlier record
         self.epochs.append({k: float(v) for k, v in logs.items()})
-        better = score > self.best if self.mode == "max" else score < self.best
-        if better or self.best_epoch is None:
+        if self._improves(score):
             self.best, self.best_epoch = score, epoch
+            # A new file: the previous best's stays until this epoch is backed up.
+            self.weights_name = _best_weights_name(epoch)
             _atomic_save_weights(self.model, self.weights_path)
         if epoch - self.best_epoch >= self.patience:
             self.stopped = True
@@ -157,11 +237,16 @@ class PersistentEarlyStopping(keras.callbacks.Callback):
             "best_epoch": self.best_epoch,
             "stopped": self.stopped,
             "monitor": self.monitor,
+            "weights": self.weights_name,
         }
         self.directory.mkdir(parents=True, exist_ok=True)
         tmp = self.state_path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(state, indent=1))
         os.replace(tmp, self.state_path)
+
+
+def _best_weights_name(epoch: int) -> str:
+    return f"best-epoch{epoch + 1}.weights.h5"
 
 
 def _atomic_save_weights(model: keras.Model, path: Path) -> None:
