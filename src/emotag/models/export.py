@@ -66,7 +66,7 @@ def add_calibration_endpoint(archive_or_module, objective: str, temperature: flo
     def calibration():
         return {"objective": objective_t, "temperature": temperature_t}
 
-    if isinstance(archive_or_module, keras.export.ExportArchive):
+    if hasattr(archive_or_module, "add_endpoint"):  # a keras.export.ExportArchive
         archive_or_module.add_endpoint("calibration", calibration)
     else:
         archive_or_module.calibration = calibration
