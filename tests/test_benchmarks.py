@@ -148,3 +148,19 @@ def test_reexport_serves_the_same_probabilities(tiny_run_dir, tmp_path):
     old, new = Predictor.load(tiny_run_dir), Predictor.load(fresh)
     assert new.can_score_ids and new.label_names == old.label_names
     np.testing.assert_allclose(new.predict_proba(texts), old.predict_proba(texts), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_calibration_benchmark_on_a_tiny_run(tiny_run_dir, tiny_data_dir, tmp_path):
+    from emotag.benchmarks import calibration
+
+    out = tmp_path / "results"
+    argv = ["--models", str(tiny_run_dir), "--data-dir", str(tiny_data_dir), "--out", str(out)]
+    assert calibration.main(argv) == 0
+    (result,) = json.loads((out / "calibration.json").read_text())
+    assert set(result["objectives"]) == {"macro", "micro", "jaccard"}
+    for scores in result["objectives"].values():
+        assert all(0 <= v <= 1 for v in scores.values())
+    t = result["temperature"]
+    assert t["used"] in (1.0, t["fitted"]) and t["kept"] == (t["used"] != 1.0)
+    assert "| tuned for |" in (out / "calibration.md").read_text()
