@@ -196,10 +196,10 @@ def ensemble(config: EnsembleConfig) -> Path:
             f"{data.label_names} ({spec.dataset}, {spec.label_set})"
         )
 
-    steps = StepLog(log)
+    phase = StepLog(log)
     dev_probs, test_probs = [], []
     for member in members:
-        steps.start(f"scoring dev and test with {member.run_dir}")
+        phase.start(f"scoring dev and test with {member.run_dir}")
         dev_probs.append(member.predict_proba(data.dev.texts))
         test_probs.append(member.predict_proba(data.test.texts))
         log.info(
@@ -209,7 +209,7 @@ def ensemble(config: EnsembleConfig) -> Path:
 
     grid = None
     if config.tune_weights:
-        steps.start("tuning the weights on dev")
+        phase.start("tuning the weights on dev")
         weights, grid = choose_weights(dev_probs, data.dev.labels, config.weight_steps)
     else:
         weights = np.asarray(config.weights or [1.0] * len(members), dtype="float64")
@@ -221,7 +221,7 @@ def ensemble(config: EnsembleConfig) -> Path:
     )  # fmt: skip
 
     with RunWriter(config.output_dir, config.run_name) as run:
-        steps.start("calibrating thresholds on dev, scoring test")
+        phase.start("calibrating thresholds on dev, scoring test")
         calibration, report = calibrate_and_score(
             run.path,
             data,
@@ -231,7 +231,7 @@ def ensemble(config: EnsembleConfig) -> Path:
             objective=config.calibrate_for,
             temperature_scaling=config.temperature_scaling,
         )
-        steps.start("exporting the SavedModel")
+        phase.start("exporting the SavedModel")
         export_text_module(
             WeightedAverage([m.model for m in members], weights),
             calibration.thresholds,
@@ -257,7 +257,7 @@ def ensemble(config: EnsembleConfig) -> Path:
             kind=layout.ENSEMBLE, model="ensemble", members=member_info,
             weights=weights.tolist(), weight_grid=grid,
         )  # fmt: skip
-        steps.done()
+        phase.done()
     return run.final_path
 
 

@@ -168,8 +168,8 @@ def train(config: BaselineConfig) -> Path:
     score, ngram_range, c, vectorizer, classifier = best
     log.info("chosen on dev: ngrams %s, C %g (dev macro-F1 %.4f)", ngram_range, c, score)
 
-    steps = StepLog(log)
-    steps.start("scoring dev with the TF-IDF graph")
+    phase = StepLog(log)
+    phase.start("scoring dev with the TF-IDF graph")
     model = TfidfClassifier.from_sklearn(vectorizer, classifier, preprocess, ngram_range)
     # Dev and test are scored by the graph the SavedModel serves; it must agree with sklearn.
     dev_probs = model.predict_proba(data.dev.texts)
@@ -180,14 +180,14 @@ def train(config: BaselineConfig) -> Path:
     if sklearn_gap > 1e-4:
         raise RuntimeError(f"the TF-IDF graph departs from scikit-learn by {sklearn_gap:.2g}")
     with RunWriter(config.output_dir, run_name) as run:
-        steps.start("scoring test")
+        phase.start("scoring test")
         test_probs = model.predict_proba(data.test.texts)
-        steps.start("calibrating thresholds on dev, scoring test")
+        phase.start("calibrating thresholds on dev, scoring test")
         calibration, report = calibrate_and_score(
             run.path, data, dev_probs, test_probs, title=f"{run_name}: test per-class F1",
             objective=config.calibrate_for, temperature_scaling=config.temperature_scaling,
         )
-        steps.start("exporting the SavedModel")
+        phase.start("exporting the SavedModel")
         export_text_module(
             model,
             calibration.thresholds,
@@ -197,7 +197,7 @@ def train(config: BaselineConfig) -> Path:
             objective=calibration.objective,
             temperature=calibration.temperature,
         )
-        steps.start("saving the model and the run's records")
+        phase.start("saving the model and the run's records")
         model.save(run.path / layout.TFIDF_MODEL)
         preprocess.save(run.path / layout.PREPROCESS_CONFIG, vocab_size=model.num_features)
         write_run_info(
@@ -205,7 +205,7 @@ def train(config: BaselineConfig) -> Path:
             model="tfidf-lr", chosen={"c": c, "ngram_range": list(ngram_range)},
             num_features=model.num_features, sklearn_gap=sklearn_gap, dev_grid=grid,
         )  # fmt: skip
-        steps.done()
+        phase.done()
     return run.final_path
 
 

@@ -264,16 +264,16 @@ def train(config: TrainConfig) -> Path:
     )
     fit_seconds = time.time() - fit_started
 
-    steps = StepLog(log)
+    phase = StepLog(log)
     with RunWriter(config.output_dir, run_name) as run:
-        steps.start("predicting dev and test")
+        phase.start("predicting dev and test")
         dev_probs, test_probs = predict_by_length(model, x_dev), predict_by_length(model, x_test)
-        steps.start("calibrating thresholds on dev, scoring test")
+        phase.start("calibrating thresholds on dev, scoring test")
         calibration, report = calibrate_and_score(
             run.path, data, dev_probs, test_probs, title=f"{run_name}: test per-class F1",
             objective=config.calibrate_for, temperature_scaling=config.temperature_scaling,
         )
-        steps.start("exporting the SavedModel")
+        phase.start("exporting the SavedModel")
         export_saved_model(
             model,
             text_encoder,
@@ -284,7 +284,7 @@ def train(config: TrainConfig) -> Path:
             objective=calibration.objective,
             temperature=calibration.temperature,
         )
-        steps.start("saving the model and the run's records")
+        phase.start("saving the model and the run's records")
         if encoder.kind == "keras_hub":
             # An uncompiled twin sharing the layers: the file holds no optimizer state
             # (twice the encoder's size with AdamW).
@@ -312,7 +312,7 @@ def train(config: TrainConfig) -> Path:
             best_epoch=int(np.argmax(history.history["val_macro_f1"])) + 1,
             fit_seconds=round(fit_seconds, 1),
         )  # fmt: skip
-        steps.done()
+        phase.done()
     return run.final_path
 
 

@@ -298,16 +298,16 @@ def write_run(
     data, encoder, tokenizer = prepared.data, prepared.encoder, prepared.tokenizer
     preprocess, embedding = prepared.preprocess, prepared.embedding
     dev_ds, test_ds = prepared.dev_ds, prepared.test_ds
-    steps = StepLog(log)
+    phase = StepLog(log)
     with RunWriter(config.output_dir, run_name) as run:
-        steps.start("predicting dev and test")
+        phase.start("predicting dev and test")
         dev_probs, test_probs = model.predict(dev_ds, verbose=0), model.predict(test_ds, verbose=0)
-        steps.start("calibrating thresholds on dev, scoring test")
+        phase.start("calibrating thresholds on dev, scoring test")
         calibration, report = calibrate_and_score(
             run.path, data, dev_probs, test_probs, title=f"{run_name}: test per-class F1",
             objective=config.calibrate_for, temperature_scaling=config.temperature_scaling,
         )
-        steps.start("exporting the SavedModel")
+        phase.start("exporting the SavedModel")
         export_saved_model(
             model,
             encoder,
@@ -320,7 +320,7 @@ def write_run(
             # Same outputs with a third of the arithmetic (emotag.models.fused_bilstm).
             serving_model=FusedBiLSTMClassifier(model) if can_fuse(model) else None,
         )
-        steps.start("saving model.keras, the tokenizer and the run's records")
+        phase.start("saving model.keras, the tokenizer and the run's records")
         model.save(run.path / layout.MODEL_KERAS)
         tokenizer.save(run.path / layout.TOKENIZER)
         preprocess.save(
@@ -335,7 +335,7 @@ def write_run(
             model="bilstm", epochs_run=len(history["loss"]),
             best_epoch=int(np.argmax(history["val_macro_f1"])) + 1,
         )  # fmt: skip
-        steps.done()
+        phase.done()
     return run.final_path
 
 
