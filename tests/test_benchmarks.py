@@ -56,6 +56,12 @@ def test_quality_benchmark_trains_resumes_and_reports(tiny_data_dir, tmp_path, m
     table = (out / "quality.md").read_text()
     assert f"| default | random | 0,1 | {quality.mean_std(f1s)} |" in table
     assert "| admiration |" in table and "one global (dev-tuned)" in table
+    # The ablation is tested against the default on the same test examples, seeds averaged.
+    bce = [r["macro_f1"] for r in report["runs"]["loss-bce"].values()]
+    vs = report["vs_default"]["loss-bce"]
+    assert vs["difference"] == pytest.approx(sum(bce) / 2 - sum(f1s) / 2, abs=1e-9)
+    assert 0 < vs["p_value"] <= 1 and vs["interval"][0] <= vs["difference"] <= vs["interval"][1]
+    assert "vs default (p)" in table and f"{vs['difference']:+.4f} ({vs['p_value']:.3f})" in table
 
     # A second call reuses every finished run instead of training again.
     stamp = (runs / "default-s0" / "run_info.json").stat().st_mtime_ns

@@ -31,7 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
+from emotag.analysis.comparison import read_predictions as read_run_predictions
 from emotag.config import command_line, command_parser, setup_logging
+from emotag.evaluation.intervals import paired_bootstrap
 from emotag.evaluation.metrics import macro_f1
 from emotag.runs import layout
 from emotag.training.bilstm import TrainConfig, train
@@ -155,7 +157,47 @@ def run_figures(run_dir: Path) -> dict:
         "dev_macro_f1": thresholds["dev_macro_f1"]["per_class"],
         "per_class_f1": {row["label"]: row["f1"] for row in metrics["per_class"]},
         "labels": labels,
+        "run_dir": str(run_dir),
     }
+
+
+def significance(results: dict[str, dict[int, dict]], reference: str = "default") -> dict:
+    """Each experiment's test macro-F1 difference from `reference`, with a p-value.
+
+    Seeds are combined, not compared one by one: each experiment's macro-F1 is its mean
+    over its seeds, every run is scored on the same resampled test examples, and the
+    paired bootstrap (emotag.evaluation.intervals) tests the difference of those means.
+    Experiments scored on other test examples than the reference are left out.
+
+    Returns:
+        {experiment: {"difference", "interval": [lo, hi], "p_value"}}.
+    """
+    if reference not in results:
+        return {}
+
+    def predictions(name):
+        return [
+            read_run_predictions(Path(r["run_dir"]) / layout.predictions_name("test"))
+            for r in results[name].values()
+        ]
+
+    base = predictions(reference)
+    gold = base[0].gold
+    out = {}
+    for name in results:
+        if name == reference:
+            continue
+        other = predictions(name)
+        if any(p.gold.shape != gold.shape or (p.gold != gold).any() for p in other):
+            continue
+        test = paired_bootstrap(gold, [p.predicted for p in base], [p.predicted for p in other])
+        m = test["macro_f1"]
+        out[name] = {
+            "difference": float(m["difference"]),
+            "interval": [float(x) for x in m["interval"]],
+            "p_value": float(m["p_value"]),
+        }
+    return out
 
 
 def mean_std(values: list[float], digits: int = 4) -> str:
@@ -196,16 +238,24 @@ def markdown(results: dict[str, dict[int, dict]], command: str) -> str:
         "seconds are wall time on a 2-core machine that often ran two trainings at once, so "
         "they vary with load more than with the experiment.",
         "",
-        "| experiment | embeddings | seeds | test macro-F1 | test micro-F1 | macro P | macro R "
-        "| dev macro-F1 | train s |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| experiment | embeddings | seeds | test macro-F1 | vs default (p) | test micro-F1 "
+        "| macro P | macro R | dev macro-F1 | train s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+    tests = significance(results)
     for name, row in table.items():
         lines.append(
             f"| {name} | {row['embeddings']} | {','.join(map(str, row['seeds']))} | "
-            f"{row['macro_f1']} | {row['micro_f1']} | {row['macro_precision']} | "
-            f"{row['macro_recall']} | {row['dev_macro_f1']} | {row['wall_time_s']} |"
+            f"{row['macro_f1']} | {vs_default(tests.get(name))} | {row['micro_f1']} | "
+            f"{row['macro_precision']} | {row['macro_recall']} | {row['dev_macro_f1']} | "
+            f"{row['wall_time_s']} |"
         )
+    lines += [
+        "",
+        "vs default: the seed-averaged test macro-F1 difference from the default row and its "
+        "paired-bootstrap p-value (1,000 resamples of the test examples; every run scored on "
+        "the same resamples, each model's seeds averaged); * marks p < 0.05.",
+    ]
     if "default" in results:
         lines += [
             "",
@@ -229,6 +279,13 @@ def markdown(results: dict[str, dict[int, dict]], command: str) -> str:
             paper = PAPER_BERT_F1.get(label)
             lines.append(f"| {label} | {ours:.2f} | {'-' if paper is None else f'{paper:.2f}'} |")
     return "\n".join(lines) + "\n"
+
+
+def vs_default(test: dict | None) -> str:
+    if test is None:
+        return ""
+    star = " *" if test["p_value"] < 0.05 else ""
+    return f"{test['difference']:+.4f} ({test['p_value']:.3f}){star}"
 
 
 def add_run_options(parser: argparse.ArgumentParser, runs_dir: Path) -> None:
@@ -323,6 +380,7 @@ def main(argv=None) -> int:
         "defaults": dataclasses.asdict(reference),
         "overrides": base,
         "summary": summarise(results),
+        "vs_default": significance(results),
         "runs": results,
     }
     write_report(args.out, "quality", payload, markdown(results, command))
