@@ -86,7 +86,8 @@ def serve_in_fresh_process(saved_model, texts, extra_imports=()) -> dict:
 
     Args:
         saved_model: the SavedModel directory.
-        texts: strings to serve.
+        texts: strings or bytes to serve (bytes reach the model as they are, e.g.
+            invalid UTF-8, as a client in another language may send them).
         extra_imports: further modules the model's ops need (e.g. "tensorflow_text").
 
     Returns:
@@ -102,7 +103,8 @@ def serve_in_fresh_process(saved_model, texts, extra_imports=()) -> dict:
         "import tensorflow as tf\n"
         f"{imports}"
         "m = tf.saved_model.load(sys.argv[1])\n"
-        "texts = json.loads(sys.stdin.read())\n"
+        "texts, raw = json.loads(sys.stdin.read())\n"
+        "texts = [t.encode('latin-1') if i in raw else t for i, t in enumerate(texts)]\n"
         "out = m.signatures['serving_default'](text=tf.constant(texts))\n"
         "names = [n.decode() for n in m.label_names().numpy()]\n"
         "assert not any(k.startswith(('emotag', 'keras_hub')) for k in sys.modules)\n"
@@ -110,7 +112,13 @@ def serve_in_fresh_process(saved_model, texts, extra_imports=()) -> dict:
     )
     proc = subprocess.run(
         [sys.executable, "-c", script, str(saved_model)],
-        input=json.dumps(texts),
+        # JSON carries no bytes: they travel as latin-1 text, one character per byte.
+        input=json.dumps(
+            [
+                [t.decode("latin-1") if isinstance(t, bytes) else t for t in texts],
+                [i for i, t in enumerate(texts) if isinstance(t, bytes)],
+            ]
+        ),
         capture_output=True,
         text=True,
         timeout=300,

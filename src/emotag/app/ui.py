@@ -9,6 +9,7 @@ out the page for a dict of Predictors (run name -> Predictor) and `launch` serve
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 import gradio as gr
@@ -27,6 +28,7 @@ from emotag.serving.explain import heatmap_html
 
 log = logging.getLogger(__name__)
 
+SLIDER_RANGE = (0.01, 0.99)  # the global threshold slider's ends
 PER_CLASS = "Calibrated per-class thresholds"
 GLOBAL = "One global threshold"
 EXAMPLES = [
@@ -60,15 +62,20 @@ def analyse(
 
     Args:
         predictor: an `emotag.serving.predictor.Predictor`.
-        text: the user's text.
+        text: the user's text; lone surrogates (JSON "\\ud83d") are scored as U+FFFD,
+            as everywhere (`emotag.text.inputs`).
         mode: `PER_CLASS` (the run's calibrated thresholds) or `GLOBAL`.
         global_threshold: the single threshold used in `GLOBAL` mode.
         max_chars: longer texts are refused with a message.
 
     Returns:
-        An `Analysis`.
+        An `Analysis`; a text that is not a string, or a global threshold that is not a
+        number in [0, 1], gets a message (and "error" in `details`) instead of a result.
     """
-    text = text or ""
+    text = "" if text is None else text
+    if not isinstance(text, str):
+        note = f"Expected a text, got {type(text).__name__}."
+        return Analysis(message_html(note, error=True), None, "", {"error": note})
     if len(text) > max_chars:
         note = (
             f"This text has {len(text):,} characters; the limit is {max_chars:,}. "
@@ -79,7 +86,10 @@ def analyse(
         note = "Type or paste a text, then press Submit."
         return Analysis(message_html(note), None, "", {"error": note})
 
-    threshold = float(global_threshold) if mode == GLOBAL else None
+    threshold = _threshold(global_threshold) if mode == GLOBAL else None
+    if mode == GLOBAL and threshold is None:
+        note = f"The global threshold must be a number in [0, 1], got {global_threshold!r}."
+        return Analysis(message_html(note, error=True), None, "", {"error": note})
     prediction = predictor.predict([text], threshold=threshold)[0]
     names = predictor.label_names
     thresholds = (
@@ -114,6 +124,15 @@ def analyse(
     return Analysis(chips, figure, heat, details)
 
 
+def _threshold(value) -> float | None:
+    """`value` as a threshold in [0, 1]; None for NaN, out of range or not a number."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) and 0 <= value <= 1 else None
+
+
 def model_summary(name: str, predictor) -> str:
     """One Markdown line about a run: model kind, labels, test macro-F1 when recorded."""
     parts = [f"**{name}**", f"{len(predictor.label_names)} labels"]
@@ -135,9 +154,11 @@ def _run_of(predictor) -> RunDir | None:
 
 
 def _global_default(predictor) -> float:
-    # The run's own best single threshold (tuned on dev) is a better start than 0.5.
+    # The run's own best single threshold (tuned on dev) is a better start than 0.5;
+    # open_run has checked it is a number in [0, 1]; kept within the slider's range.
     run = _run_of(predictor)
-    return float(run.calibration.get("global_threshold", 0.5)) if run else 0.5
+    value = float(run.calibration.get("global_threshold", 0.5)) if run else 0.5
+    return min(max(value, SLIDER_RANGE[0]), SLIDER_RANGE[1])
 
 
 def build_app(
@@ -195,7 +216,7 @@ def build_app(
                 )
                 mode = gr.Radio([PER_CLASS, GLOBAL], value=PER_CLASS, label="Thresholds")
                 threshold = gr.Slider(
-                    0.01, 0.99, value=_global_default(first), step=0.01,
+                    *SLIDER_RANGE, value=_global_default(first), step=0.01,
                     label="Global threshold (every class)", visible=False,
                 )  # fmt: skip
                 with gr.Row():

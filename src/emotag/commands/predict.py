@@ -12,9 +12,15 @@ Output: one line per text with its emotions, emoji and probabilities, or JSON Li
 with --json. --threshold replaces the calibrated per-class thresholds by one value.
 --explain-out DIR writes each text's attention heat map as DIR/001.html and DIR/001.png, ...
 
-Bad input never stops the run: lines are split on "\\n" only and invalid UTF-8 bytes
-become U+FFFD, texts over emotag.text.inputs.MAX_TEXT_CHARS characters are cut, and an item
-that cannot be scored is reported on its own line ("error" in JSON Lines).
+Bad input never stops the run: lines are split on "\\n" only, invalid UTF-8 bytes (in a
+file, standard input or an argument) become U+FFFD, texts over
+emotag.text.inputs.MAX_TEXT_CHARS characters are cut, and an item that cannot be scored
+is reported on its own line ("error" in JSON Lines). Readable output shows control
+characters in a text as escapes (\\x1b, \\x00, \\n, ...) so they cannot act on the
+terminal; --json keeps the exact text.
+
+Exit status: 0 when every text was tagged (including texts with replaced bytes); 2 for
+invalid flags (e.g. --batch-size 0); 1 when the run cannot be opened or read.
 """
 
 from __future__ import annotations
@@ -23,9 +29,10 @@ import dataclasses
 import sys
 
 from emotag.config import dataclass_parser, non_negative_int, option, positive_int
+from emotag.runs.layout import NotARunError, RunFileError
 from emotag.serving.explain import write_explanations
 from emotag.serving.predictor import Predictor, configure_threads
-from emotag.text.inputs import json_line
+from emotag.text.inputs import argv_text, json_line, printable
 
 
 @dataclasses.dataclass
@@ -61,7 +68,7 @@ def parse_args(argv=None) -> InferenceConfig:
 def read_texts(config: InferenceConfig, stdin=None) -> list[str]:
     """Texts from the arguments, else the file, else standard input."""
     if config.texts:
-        return list(config.texts)
+        return [argv_text(text) for text in config.texts]
     if config.file:
         with open(config.file, "rb") as f:
             return split_lines(f.read())
@@ -106,7 +113,7 @@ def run(config: InferenceConfig, out=None, stdin=None) -> int:
                 record["attention"] = [[t, round(w, 4)] for t, w in explanation]
             out.write(json_line(record) + "\n")
         else:
-            out.write(f"{prediction.text}\n  -> {prediction.format()}\n")
+            out.write(f"{printable(prediction.text)}\n  -> {prediction.format()}\n")
             if explanation is not None:
                 out.write(f"  attention: {format_explanation(explanation)}\n")
     if config.explain_out:
@@ -117,7 +124,12 @@ def run(config: InferenceConfig, out=None, stdin=None) -> int:
 
 
 def main(argv=None) -> int:
-    return run(parse_args(argv))
+    config = parse_args(argv)
+    try:
+        return run(config)
+    except (NotARunError, RunFileError) as err:  # the message names the file
+        print(f"{sys.argv[0]}: error: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

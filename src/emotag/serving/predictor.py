@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
+import numbers
 from pathlib import Path
 
 import emoji
@@ -107,10 +109,11 @@ class Predictor:
 
     Args:
         run_dir: the run directory (holds `saved_model/`, `per_class_thresholds.npy`, ...).
-        batch_size: texts per graph call.
+        batch_size: texts per graph call (`predict` and `explain`), at least 1.
         max_chars: longer texts are cut to this many characters (`emotag.text.inputs`).
 
     Raises:
+        ValueError: When `batch_size` or `max_chars` is not a positive integer.
         NotARunError: When `run_dir` is not a run (`emotag.runs.layout.open_run`).
         RunFileError: When its thresholds, labels.txt and SavedModel disagree.
 
@@ -124,6 +127,9 @@ class Predictor:
     """
 
     def __init__(self, run_dir: str | Path, batch_size: int = 256, max_chars: int = MAX_TEXT_CHARS):
+        # Checked first: batch_size=0 failed mid-batch and -3 scored nothing, silently.
+        self.batch_size = _positive_int("batch_size", batch_size)
+        self.max_chars = _positive_int("max_chars", max_chars)
         self.run = open_run(run_dir)  # checks the thresholds against labels.txt
         self.run_dir = self.run.path
         self.model = load_run_model(self.run)
@@ -135,8 +141,6 @@ class Predictor:
             )
         self.thresholds = self.run.thresholds
         self.at_least_one = self.run.at_least_one
-        self.batch_size = batch_size
-        self.max_chars = max_chars
 
     load = classmethod(lambda cls, run_dir, **kw: cls(run_dir, **kw))
 
@@ -230,7 +234,7 @@ class Predictor:
         Args:
             texts: strings, or one string (bytes are decoded as UTF-8; see
                 `emotag.text.inputs`).
-            threshold: one global threshold instead of the calibrated ones.
+            threshold: one global threshold in [0, 1] instead of the calibrated ones.
             errors: "raise" raises TypeError on the first bad item (None, a number,
                 ...); "skip" returns a `Prediction` with `error` set for it instead.
 
@@ -238,7 +242,11 @@ class Predictor:
             One `Prediction` per item, in order (a list of one for a single string);
             `text` is the text as scored (cut to `max_chars`), "" for an item that is not
             a text; `thresholds` the ones applied.
+
+        Raises:
+            ValueError: When `threshold` is not a finite number in [0, 1].
         """
+        check_threshold(threshold)
         prepared, failures = self.prepare(texts, errors)
         probs = np.full((len(prepared), len(self.label_names)), np.nan, dtype="float32")
         good = [i for i, text in enumerate(prepared) if text is not None]
@@ -286,17 +294,57 @@ class Predictor:
 
     __call__ = classify
 
-    def explain(self, texts: list[str]) -> list[list[tuple[str, float]]]:
-        """Returns each text's (token, attention weight) pairs."""
+    def explain(self, texts, errors: str = "raise") -> list[list[tuple[str, float]]]:
+        """Each text's (token, attention weight) pairs, `batch_size` texts per graph call.
+
+        Args:
+            texts: strings, or one string (coerced as by `predict`).
+            errors: "raise" (TypeError on a bad item) or "skip" (its list is empty).
+
+        Returns:
+            One list of pairs per item, in order.
+        """
         if not self.can_explain:
             raise ValueError(f"{self.run_dir} has no attention weights to explain")
-        prepared, _ = self.prepare(texts, errors="raise")
-        out = self.model.explain(tf.constant(prepared, tf.string))
-        tokens, weights = out["tokens"].numpy(), out["attention"].numpy()
-        return [
-            [(t.decode("utf-8"), float(w)) for t, w in zip(row_t, row_w) if t]
-            for row_t, row_w in zip(tokens, weights)
-        ]
+        prepared, _ = self.prepare(texts, errors)
+        explained: list[list[tuple[str, float]]] = [[] for _ in prepared]
+        good = [i for i, text in enumerate(prepared) if text is not None]
+        for start in range(0, len(good), self.batch_size):
+            idx = good[start : start + self.batch_size]
+            out = self.model.explain(tf.constant([prepared[i] for i in idx], tf.string))
+            for i, row_t, row_w in zip(idx, out["tokens"].numpy(), out["attention"].numpy()):
+                explained[i] = [
+                    (t.decode("utf-8", errors="replace"), float(w))
+                    for t, w in zip(row_t, row_w)
+                    if t
+                ]
+        return explained
+
+
+def check_threshold(threshold) -> None:
+    """Refuses a global threshold that is not None or a finite number in [0, 1].
+
+    NaN compares false with every probability and 5.0 is above all of them: either
+    would silently predict no label.
+
+    Raises:
+        ValueError: naming the value.
+    """
+    if threshold is None:
+        return
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, numbers.Real)
+        or not math.isfinite(threshold)
+        or not 0 <= threshold <= 1
+    ):
+        raise ValueError(f"threshold must be None or a number in [0, 1], got {threshold!r}")
+
+
+def _positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
 
 
 def serving_intra_op_threads(run_dir: str | Path) -> int | None:
