@@ -109,6 +109,39 @@ def test_a_backup_cut_short_leaves_the_previous_one(tmp_path, monkeypatch):
     assert backup.epochs_done() == 2
 
 
+def test_a_worker_one_backup_ahead_resumes_where_the_others_do(tmp_path, monkeypatch):
+    _resumed(tmp_path, 1)
+    _resumed(tmp_path, 2)  # this worker backed up epoch 2; the other one did not
+    meta = json.loads((tmp_path / "training_metadata.json").read_text())
+    assert (meta["epoch"], meta["previous"]["epoch"]) == (2, 1)
+    assert sorted(p.name for p in tmp_path.glob("*.h5")) == [
+        "backup-1.weights.h5", "backup-2.weights.h5",
+    ]  # fmt: skip
+
+    agreed = []
+
+    def smallest(strategy, point):  # the other worker's latest backup is epoch 1's end
+        agreed.append(point)
+        return min(point, (1, 0))
+
+    monkeypatch.setattr("emotag.training.backup.smallest_across_workers", smallest)
+    resumed = _model()
+    backup = TrainingBackup(tmp_path, workers=2)
+    resumed.fit(_data(), epochs=1, verbose=0, callbacks=[backup])  # nothing left to run
+    assert agreed == [(2, 0)] and resumed._initial_epoch == 1
+    single = _model()
+    single.fit(_data(), epochs=1, verbose=0, callbacks=[TrainingBackup(tmp_path / "one")])
+    for got, want in zip(resumed.get_weights(), single.get_weights()):
+        np.testing.assert_array_equal(got, want)  # epoch 1's weights, not epoch 2's
+
+    def apart(strategy, point):  # the others resume from a backup this one no longer has
+        return (0, 4)
+
+    monkeypatch.setattr("emotag.training.backup.smallest_across_workers", apart)
+    with pytest.raises(RuntimeError, match="no backup of epoch 0 step 4"):
+        _model().fit(_data(), epochs=3, verbose=0, callbacks=[TrainingBackup(tmp_path, workers=2)])
+
+
 def test_unreadable_metadata_names_the_file(tmp_path):
     (tmp_path / "training_metadata.json").write_text('{"epoch": 1, "ba')
     with pytest.raises(ValueError, match="training_metadata.json: unreadable backup"):

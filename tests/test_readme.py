@@ -1,4 +1,4 @@
-"""The README and docs/serving.md against the code: commands, flags and module paths."""
+"""The README and docs/ (serving.md, scale.md) against the code: commands, flags, modules."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from emotag import cli
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "emotag"
 README = ROOT / "README.md"
-DOCS = [README, ROOT / "docs" / "serving.md"]
+DOCS = [README, ROOT / "docs" / "serving.md", ROOT / "docs" / "scale.md"]
 
 
 def section(text: str, heading: str) -> str:

@@ -44,13 +44,21 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
 
     Each backup writes a new `backup-<n>.weights.h5` (weights and optimizer state), then
     replaces `training_metadata.json` (the epoch count, the batch, the weights file's name
-    and the dropout seed states) in one `os.replace`: a kill at any moment leaves the
-    previous complete backup. Older weights files are deleted after the commit.
+    and the dropout seed states, and the same of the backup before) in one `os.replace`:
+    a kill at any moment leaves the previous complete backup. Older weights files are
+    deleted after the commit.
+
+    With several workers, each keeps its own backup, and a kill can leave one worker a
+    backup ahead of another (they wait for each other at every step, so never more).
+    On a restart the workers agree on the oldest of their latest backups, which each
+    holds as its latest or the one before, so all resume from the same step.
 
     Args:
         backup_dir: the directory of this backup (one per worker; created if needed).
         save_freq: also back up every this many training steps; "epoch" or 0 = only at
             epoch ends.
+        workers: the processes training together (a collective op agrees on the backup
+            to resume from when more than 1; every worker must then start `fit`).
 
     Example:
     ```python
@@ -60,10 +68,11 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
     ```
     """
 
-    def __init__(self, backup_dir: str | Path, save_freq: int | str = "epoch"):
+    def __init__(self, backup_dir: str | Path, save_freq: int | str = "epoch", workers: int = 1):
         super().__init__(str(backup_dir), save_freq=save_freq or "epoch", delete_checkpoint=False)
         self.directory = Path(backup_dir)
         self.metadata_path = self.directory / METADATA
+        self.workers = workers
 
     def read_metadata(self) -> dict | None:
         """The last committed backup's metadata; None when there is none yet."""
@@ -84,8 +93,20 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
 
     def on_train_begin(self, logs=None):
         metadata = self.read_metadata()
-        if metadata is None:
-            return
+        point = _point(metadata)
+        if self.workers > 1:
+            point = smallest_across_workers(self.model.distribute_strategy, point)
+        generations = [metadata, metadata.get("previous")] if metadata else []
+        chosen = next((g for g in generations if g and _point(g) == point), None)
+        if chosen is not None:
+            self._restore(chosen)
+        elif point != (0, 0):
+            raise RuntimeError(
+                f"{self.directory} has no backup of epoch {point[0]} step {point[1]}, where "
+                "the other workers resume; delete every worker's backup to start afresh"
+            )
+
+    def _restore(self, metadata: dict) -> None:
         if self.model.optimizer is not None and not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)  # its state is saved too
         self.model.load_weights(str(self.directory / metadata.get("weights", LEGACY_WEIGHTS)))
@@ -110,6 +131,7 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
     def _save_model(self):
         self.directory.mkdir(parents=True, exist_ok=True)
         previous = self.read_metadata() or {}
+        previous.pop("previous", None)
         number = int(previous.get("number", 0)) + 1
         weights = f"backup-{number}.weights.h5"
         tmp = self.directory / f"tmp-{weights}"  # Keras wants the .weights.h5 suffix
@@ -121,11 +143,37 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
             "number": number,
             "weights": weights,
             "seed_states": [v.numpy().tolist() for v in _seed_states(self.model)],
+            "previous": previous or None,  # where a worker one backup behind resumes
         }
         write_text_atomic(self.metadata_path, json.dumps(metadata))
         for path in self.directory.glob("*.weights.h5"):
-            if path.name != weights:
+            if path.name not in (weights, previous.get("weights")):
                 path.unlink(missing_ok=True)
+
+
+def smallest_across_workers(strategy: tf.distribute.Strategy, point: tuple[int, ...]) -> tuple:
+    """The smallest of every worker's `point` (tuples compare element by element).
+
+    A collective op: every worker of the strategy must call it, at the same moment of
+    its program.
+
+    Args:
+        strategy: a multi-worker strategy.
+        point: this worker's values.
+
+    Returns:
+        The smallest point of all workers.
+    """
+    local = tf.constant([point], dtype=tf.int64)  # (1, len(point))
+    everyone = strategy.gather(strategy.run(lambda: tf.identity(local)), axis=0)
+    return min(tuple(int(v) for v in row) for row in everyone.numpy())
+
+
+def _point(metadata: dict | None) -> tuple[int, int]:
+    """(epochs finished, steps of the next one) of a backup; (0, 0) for none."""
+    if not metadata:
+        return (0, 0)
+    return (int(metadata["epoch"]), int(metadata.get("batch", 0)))
 
 
 def skip_shuffles(dataset: tf.data.Dataset, epochs: int) -> None:
@@ -136,7 +184,7 @@ def skip_shuffles(dataset: tf.data.Dataset, epochs: int) -> None:
     again. Keras 3's `fit` makes an iterator when each epoch starts and, when the
     dataset states its size (`make_dataset` does), another when it ends; making and
     dropping as many here gives the next epoch the order it had in a run that was never
-    stopped (`tests/test_fault_tolerance.py` checks it against `fit`). No element is read.
+    stopped (`tests/test_backup.py` checks it against `fit`). No element is read.
 
     Args:
         dataset: the training dataset that `fit` will iterate.

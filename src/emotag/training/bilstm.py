@@ -22,15 +22,17 @@ leaves no half-written artifact.
 
 Fault tolerance: training state is backed up to --backup-dir (default
 <output-dir>/.backup-<run-name>) every --backup-every steps and at each epoch end. A run
-that is killed and started again with the same command resumes from its last backup:
-it runs the remaining epochs only (an interrupted epoch again from its first batch,
-starting from the mid-epoch weights), keeps early stopping's best score, epoch and
-weights, and the backup is deleted once the run directory is written.
+that is killed (any number of times, at any point) and started again with the same
+command resumes from its last backup: it runs the remaining epochs only (an interrupted
+epoch again from its first batch, starting from the mid-epoch weights; resumed from an
+epoch's end, it computes what an uninterrupted run would), keeps early stopping's best
+score, epoch and weights, and the backup is deleted once the run directory is written.
 
 Scale out: --strategy mirrored trains on every local GPU (synchronous data parallelism;
 --batch-size is the global batch); --strategy multiworker trains on the machines listed
-in the TF_CONFIG environment variable, started with the same command on each (give each
-worker its own --backup-dir).
+in the TF_CONFIG environment variable, started with the same command on each. Each
+worker keeps its own backup (default <output-dir>/.backup-<run-name>-worker<i>); only
+the chief (worker 0) writes the run directory. See docs/scale.md.
 """
 
 from __future__ import annotations
@@ -63,11 +65,17 @@ from emotag.runs.writer import RunWriter, try_it_command
 from emotag.text.batching import make_dataset
 from emotag.text.preprocessing import PreprocessConfig, TextNormalizer
 from emotag.text.tokenizer import TextEncoder, WordTokenizer, iter_token_lists
-from emotag.training.backup import TrainingBackup, skip_shuffles, write_text_atomic
+from emotag.training.backup import (
+    TrainingBackup,
+    skip_shuffles,
+    smallest_across_workers,
+    write_text_atomic,
+)
 from emotag.training.callbacks import VERBOSE_CHOICES, ValidationMacroF1, progress_verbosity
 from emotag.training.callbacks import selection_callbacks as dev_f1_selection
 from emotag.training.fault_tolerance import (
     PersistentEarlyStopping,
+    fix_keras_multiworker,
     make_strategy,
     weights_digest,
     worker_role,
@@ -123,7 +131,8 @@ class TrainConfig(DatasetSpec, CalibrationSpec):
     # distribution: default (one device), mirrored (every local GPU) or multiworker (the
     # machines in TF_CONFIG, each started with the same command)
     strategy: str = choice("default", ("default", "mirrored", "multiworker"))
-    backup_dir: str | None = None  # resumable training state; None = <output_dir>/.backup-<run>
+    # resumable training state; None = <output_dir>/.backup-<run> (+ -worker<i> in a cluster)
+    backup_dir: str | None = None
     backup_every: int = 200  # also back up every N training steps (0 = epoch ends only)
 
 
@@ -239,6 +248,8 @@ def train(config: TrainConfig) -> Path:
     log.info("strategy %s, %d replica(s)", config.strategy, strategy.num_replicas_in_sync)
     with strategy.scope():
         model = build_model(config, prepared)
+    if role.workers > 1:
+        fix_keras_multiworker(model)  # two Keras 3 bugs with several workers
     # Early stopping keeps its state (best score, epoch, weights) on disk beside the
     # backup, so a restarted run still ends on the true best epoch.
     stopper = PersistentEarlyStopping(
@@ -246,9 +257,14 @@ def train(config: TrainConfig) -> Path:
     )
     # Backs up every --backup-every steps and at each epoch end (deleted with backup_dir
     # once the run is written).
-    backup = TrainingBackup(backup_dir / "keras", save_freq=config.backup_every)
+    backup = TrainingBackup(
+        backup_dir / "keras", save_freq=config.backup_every, workers=role.workers
+    )
     callbacks = [ValidationMacroF1(prepared.dev_ds, prepared.data.dev.labels), stopper, backup]
-    if stopper.load() and stopper.stopped:
+    stopped = (int(stopper.load() and stopper.stopped),)
+    if role.workers > 1:  # all train on, unless every worker's run had stopped
+        stopped = smallest_across_workers(strategy, stopped)
+    if stopped[0]:
         log.info("the backed-up run had stopped early; writing its run directory")
         model.load_weights(stopper.weights_path)
     else:

@@ -90,6 +90,47 @@ def worker_role(strategy: tf.distribute.Strategy) -> WorkerRole:
     return WorkerRole(chief=chief, name=f"{task_type}{task_id}", workers=tasks)
 
 
+def fix_keras_multiworker(model: keras.Model) -> None:
+    """Lets Keras 3 (3.15) `fit` a model under a strategy with several workers.
+
+    Two steps of `fit` fail under `MultiWorkerMirroredStrategy` with more than one
+    worker (keras-team/keras#20585), and this model works around both:
+    - before training, `fit` builds the loss, metrics and optimizer from one batch that
+      it first averages across workers with `strategy.reduce("MEAN", (x, y))`, which
+      fails on the tuple ("Attempt to convert a value (PerReplica ...) to a Tensor") and
+      would average token ids: this model builds from its worker's own part of the batch
+      (shapes are all the build needs);
+    - each step's logs are averaged with `strategy.reduce("MEAN", value, axis=0)`, which
+      fails on a scalar loss ("Invalid reduction dimension 0 for input with 0
+      dimensions"): this model's train step returns each log as a vector of one, whose
+      mean over axis 0 across the workers is the scalar Keras means.
+
+    Args:
+        model: a compiled model, created under the strategy's scope.
+    """
+    strategy = model.distribute_strategy
+    train_step = model.train_step
+
+    def local(value):
+        if isinstance(value, tf.distribute.DistributedValues):
+            return strategy.experimental_local_results(value)[0]
+        return value
+
+    def maybe_symbolic_build(iterator=None, data_batch=None):
+        if iterator is not None:
+            for _, _, batches in iterator:
+                data_batch = tf.nest.map_structure(local, next(batches))
+                break
+        with strategy.scope():
+            model._symbolic_build(data_batch=data_batch)
+
+    def train_step_with_vector_logs(data):
+        return {name: tf.reshape(value, [1]) for name, value in train_step(data).items()}
+
+    model._maybe_symbolic_build = maybe_symbolic_build
+    model.train_step = train_step_with_vector_logs
+
+
 def weights_digest(model: keras.Model) -> str:
     """A short SHA-256 of the model's weights, to check that workers agree."""
     digest = hashlib.sha256()
