@@ -245,3 +245,146 @@ def test_plots_return_figures():
     assert analysis_plots.plot_pr_curves({"joy": curve}).axes
     sweep = analysis.threshold_sweep(Y, Y * 0.8, grid=[0.5])
     assert analysis_plots.plot_threshold_sweep(sweep, calibrated_macro_f1=0.5).axes
+
+
+def _metrics(macro, micro, intervals=None, jaccard=None, ece=None):
+    metrics = {"macro": {"f1": macro}, "micro": {"f1": micro}}
+    if jaccard is not None:
+        metrics["jaccard"] = jaccard
+    if intervals is not None:
+        metrics["intervals"] = intervals
+    if ece is not None:
+        metrics["probability_calibration"] = {"ece": ece, "brier": ece * 2}
+    return json.dumps(metrics)
+
+
+def _report(folder, rows):
+    lines = ["label,precision,recall,f1" + (",f1_low,f1_high" if len(rows[0]) > 2 else "")
+             + ",support"]  # fmt: skip
+    lines += [",".join([r[0], "0.5", "0.5", *map(str, r[1:]), "4"]) for r in rows]
+    (folder / "per_class_report.csv").write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def interval_runs(tmp_path):
+    """Three runs: intervals in the run's own file, only in eval_test/, and nowhere."""
+    new, old, bare = (tmp_path / n for n in ("new", "old", "bare"))
+    for run in (new, old, bare):
+        run.mkdir()
+        (run / "labels.txt").write_text("joy\nanger\n")
+    (bare / "labels.txt").write_text("joy\nsadness\n")
+    intervals = {"macro_f1": [0.4, 0.6], "micro_f1": [0.5, 0.7], "jaccard": [0.3, 0.5]}
+    (new / "overall_metrics.json").write_text(_metrics(0.5, 0.6, intervals, 0.4, ece=0.1))
+    _report(new, [("joy", 0.7, 0.6, 0.8), ("anger", 0.3, 0.1, 0.5)])
+    (old / "overall_metrics.json").write_text(_metrics(0.45, 0.55))  # scored before intervals
+    _report(old, [("joy", 0.6), ("anger", 0.3)])
+    (old / "eval_test").mkdir()
+    (old / "eval_test" / "overall_metrics.json").write_text(
+        _metrics(0.45, 0.55, {"macro_f1": [0.35, 0.55]}, 0.35)
+    )
+    _report(old / "eval_test", [("joy", 0.6, 0.5, 0.7), ("anger", 0.3, 0.2, 0.4)])
+    (bare / "overall_metrics.json").write_text(_metrics(0.2, 0.3))
+    _report(bare, [("joy", 0.3), ("sadness", 0.1)])
+    return new, old, bare
+
+
+def test_intervals_table_falls_back_to_eval_test_then_point_estimates(interval_runs):
+    new, old, bare = interval_runs
+    assert [analysis.metrics_source(r) for r in interval_runs] == [
+        "overall_metrics.json", "eval_test/overall_metrics.json", "overall_metrics.json",
+    ]  # fmt: skip
+    table = analysis.intervals_table(list(interval_runs))
+    assert list(table.index) == ["new", "old", "bare"]
+    assert table.loc["new", ["jaccard", "jaccard_low", "jaccard_high"]].tolist() == [0.4, 0.3, 0.5]
+    assert table.loc["old", ["macro_f1_low", "macro_f1_high", "jaccard"]].tolist() == [
+        0.35, 0.55, 0.35,
+    ]  # fmt: skip
+    assert np.isnan(table.loc["old", "micro_f1_low"])  # that file has no micro interval
+    assert table.loc["bare", "macro_f1"] == 0.2 and np.isnan(table.loc["bare", "macro_f1_low"])
+    assert np.isnan(table.loc["bare", "jaccard"])
+    assert table["intervals"].tolist() == [
+        "overall_metrics.json", "eval_test/overall_metrics.json", "missing",
+    ]  # fmt: skip
+    assert analysis.missing_note(table).startswith("Intervals missing for bare:")
+    assert analysis.missing_note(table.loc[["new", "old"]]) == ""
+    assert analysis.intervals_table([]).empty
+
+
+def test_per_class_intervals_and_calibration_follow_the_metrics_source(interval_runs):
+    new, old, bare = interval_runs
+    old_f1 = analysis.per_class_intervals(old)  # from eval_test/, not the run's own report
+    assert old_f1["f1_low"].tolist() == [0.5, 0.2] and old_f1["support"].tolist() == [4, 4]
+    bare_f1 = analysis.per_class_intervals(bare)
+    assert bare_f1["f1"].tolist() == [0.3, 0.1] and bare_f1["f1_low"].isna().all()
+    calibration = analysis.calibration_table(list(interval_runs))
+    assert calibration.loc["new"].tolist() == [0.1, 0.2]
+    assert calibration.loc["old"].isna().all()
+    assert analysis_plots.plot_f1_intervals(bare_f1).axes  # bounds missing: points only
+    assert analysis_plots.plot_f1_intervals(old_f1).axes
+
+
+def test_comparable_pairs_need_the_same_labels(interval_runs):
+    new, old, bare = interval_runs
+    assert analysis.comparable_pairs([new, old, bare]) == [(new, old)]
+    assert analysis.comparable_pairs([new]) == []
+
+
+def test_paired_table_from_a_comparison():
+    def row(a, b, low, high, p):
+        return {"a": a, "b": b, "difference": b - a, "interval": [low, high], "p_value": p}
+
+    result = {
+        "run_a": "/somewhere/artifacts/tfidf-lr", "run_b": "/somewhere/artifacts/bilstm",
+        "split": "test", "examples": 5427, "resamples": 1000,
+        "macro_f1": row(0.4, 0.5, 0.05, 0.15, 0.001),
+        "micro_f1": row(0.5, 0.52, -0.01, 0.05, 0.2),
+        "jaccard": row(0.45, 0.47, 0.0, 0.04, 0.049),
+        "per_class_f1": {"joy": row(0.6, 0.5, -0.2, 0.0, 0.06)},
+    }  # fmt: skip
+    table = analysis.paired_table(result)
+    assert list(table.index) == ["macro_f1", "micro_f1", "jaccard", "F1 joy"]
+    assert table["significant"].tolist() == [True, False, True, False]
+    assert table.loc["F1 joy", "difference"] == pytest.approx(-0.1)
+    assert table.loc["macro_f1", ["low", "high"]].tolist() == [0.05, 0.15]
+    title = analysis.paired_title(result)
+    assert title == ("B = bilstm vs A = tfidf-lr: test split, 5,427 examples, "
+                     "1,000 paired resamples")  # fmt: skip
+    assert "/" not in title  # run names only, never where a machine keeps them
+
+
+def test_behaviour_tables_from_behaviour_json(tmp_path):
+    from emotag.analysis.behaviour import TestResult, write_results
+
+    failed = {"texts": [{"text": "I'm not happy.", "labels": ["joy"]}], "forbid": "joy"}
+    moved = {"texts": [{"text": "good", "labels": [], "p": 0.5},
+                       {"text": "very good", "labels": [], "p": 0.4}],
+             "concept": "joy", "direction": "up"}  # fmt: skip
+    results = [
+        TestResult("negation", "not joy", "MFT", 4, 0, 1, [failed]),
+        TestResult("negation", "not sad", "MFT", 6, 0, 3, []),
+        TestResult("intensifiers", "very", "DIR", 5, 0, 2, [moved]),
+        TestResult("emoji", "sad emoji", "MFT", 0, 3, 0, [], note="known hard"),
+    ]
+    write_results(results, tmp_path / "behaviour", title="t")
+    assert analysis.behaviour_file(tmp_path) == tmp_path / "behaviour" / "behaviour.json"
+    table = analysis.behaviour_table(tmp_path)
+    assert table["test"].tolist() == ["not joy", "not sad", "very", "sad emoji"]
+    assert table["failure_rate"].tolist()[:3] == [0.25, 0.5, 0.4]
+    assert np.isnan(table["failure_rate"].iloc[3]) and table["note"].iloc[3] == "known hard"
+    capabilities = analysis.capability_table(table)
+    assert list(capabilities.index) == ["negation", "intensifiers", "emoji"]  # suite order
+    assert capabilities.loc["negation", ["tests", "cases", "failures"]].tolist() == [2, 10, 4]
+    assert capabilities.loc["negation", "failure_rate"] == pytest.approx(0.4)  # 4 / 10
+    assert np.isnan(capabilities.loc["emoji", "failure_rate"])
+    failures = analysis.behaviour_failures(tmp_path)
+    assert failures["case"].tolist() == [
+        "“I'm not happy.” → joy",
+        "“good” → (none), p=0.500 / “very good” → (none), p=0.400",
+    ]
+    assert analysis_plots.plot_failure_rates(table).axes
+
+
+def test_plot_reliability_returns_a_figure():
+    # Every forecast is 0.1 (never happens) or 0.9 (always happens): each off by 0.1.
+    fig = analysis_plots.plot_reliability(Y, Y * 0.8 + 0.1, title="run")
+    assert fig.axes[0].get_title() == "run (ECE 0.1000)"

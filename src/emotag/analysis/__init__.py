@@ -3,8 +3,8 @@
 Every function takes arrays, paths or DataFrames and returns numbers or DataFrames;
 figures of these tables are in `emotag.analysis.plots`. Label matrices are multi-hot
 `(n, C)` arrays in the column order of `label_names`. One module per notebook:
-`exploration` (01), `comparison` (02), `errors` (03); everything is importable from
-`emotag.analysis` itself.
+`exploration` (01), `comparison` and `uncertainty` (02), `errors` (03); everything is
+importable from `emotag.analysis` itself.
 """
 
 from emotag.analysis.comparison import (
@@ -22,6 +22,10 @@ from emotag.analysis.comparison import (
 )
 from emotag.analysis.errors import (
     attention_examples_html,
+    behaviour_failures,
+    behaviour_file,
+    behaviour_table,
+    capability_table,
     class_errors,
     confusion_counts,
     confusion_examples,
@@ -36,6 +40,16 @@ from emotag.analysis.exploration import (
     label_frequencies,
     text_lengths,
     top_cooccurring_pairs,
+)
+from emotag.analysis.uncertainty import (
+    calibration_table,
+    comparable_pairs,
+    intervals_table,
+    metrics_source,
+    missing_note,
+    paired_table,
+    paired_title,
+    per_class_intervals,
 )
 
 __all__ = [
@@ -63,4 +77,16 @@ __all__ = [
     "worst_examples",
     "confusion_examples",
     "attention_examples_html",
+    "behaviour_file",
+    "behaviour_table",
+    "capability_table",
+    "behaviour_failures",
+    "metrics_source",
+    "intervals_table",
+    "missing_note",
+    "per_class_intervals",
+    "calibration_table",
+    "comparable_pairs",
+    "paired_title",
+    "paired_table",
 ]

@@ -1,12 +1,17 @@
-"""Error analysis (notebook 03): confusions, worst examples, attention on them."""
+"""Error analysis (notebook 03): confusions, worst examples, attention, behavioural failures."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from emotag.analysis.behaviour import JSON as BEHAVIOUR_JSON
 from emotag.analysis.comparison import Predictions
 from emotag.evaluation.metrics import per_class_f1
+from emotag.runs.layout import BEHAVIOUR_DIR
 from emotag.serving.explain import heatmap_html
 
 
@@ -149,3 +154,65 @@ def attention_examples_html(predictor, examples: pd.DataFrame) -> str:
         for pairs, g, p in zip(predictor.explain(texts), examples["gold"], examples["predicted"])
     ]
     return '<div style="display: grid; gap: 10px">' + "".join(blocks) + "</div>"
+
+
+def behaviour_file(run_dir: str | Path) -> Path:
+    """Where `emotag behave` writes a run's results (`<run>/behaviour/behaviour.json`)."""
+    return Path(run_dir) / BEHAVIOUR_DIR / BEHAVIOUR_JSON
+
+
+def _behaviour_tests(run_dir: str | Path) -> list[dict]:
+    return json.loads(behaviour_file(run_dir).read_text(encoding="utf-8"))["tests"]
+
+
+def behaviour_table(run_dir: str | Path) -> pd.DataFrame:
+    """The behavioural failure rates of a run, one row per test, from its behaviour.json.
+
+    Returns:
+        DataFrame: capability, test, type, cases, skipped, failures, failure_rate (NaN
+        when every case was skipped), note; in the suite's order.
+    """
+    return pd.DataFrame([
+        {"capability": t["capability"], "test": t["name"], "type": t["kind"],
+         "cases": t["cases"], "skipped": t["skipped"], "failures": t["failures"],
+         "failure_rate": t["failures"] / t["cases"] if t["cases"] else np.nan,
+         "note": t.get("note", "")}
+        for t in _behaviour_tests(run_dir)
+    ], columns=["capability", "test", "type", "cases", "skipped", "failures",
+                "failure_rate", "note"])  # fmt: skip
+
+
+def capability_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Failure rate per capability: failed cases / cases run over its tests.
+
+    Args:
+        table: from `behaviour_table`.
+
+    Returns:
+        Indexed by capability (suite order): tests, cases, failures, failure_rate.
+    """
+    grouped = table.groupby("capability", sort=False)
+    summary = grouped.agg(tests=("test", "size"), cases=("cases", "sum"),
+                          failures=("failures", "sum"))  # fmt: skip
+    cases = summary["cases"].where(summary["cases"] > 0)
+    return summary.assign(failure_rate=summary["failures"] / cases)
+
+
+def behaviour_failures(run_dir: str | Path) -> pd.DataFrame:
+    """The example failures kept in a run's behaviour.json, one row per failed case.
+
+    Returns:
+        DataFrame: capability, test, type, case (each text with its predicted labels,
+        and the concept's probability for directional tests).
+    """
+
+    def shown(item):
+        labels = ", ".join(item["labels"]) or "(none)"
+        p = f", p={item['p']:.3f}" if "p" in item else ""
+        return f"“{item['text']}” → {labels}{p}"
+
+    return pd.DataFrame([
+        {"capability": t["capability"], "test": t["name"], "type": t["kind"],
+         "case": " / ".join(shown(item) for item in example["texts"])}
+        for t in _behaviour_tests(run_dir) for example in t["examples"]
+    ], columns=["capability", "test", "type", "case"])  # fmt: skip

@@ -11,6 +11,8 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from emotag.evaluation.reliability import BINS, expected_calibration_error, reliability_bins
+
 
 def _figure(width: float, height: float) -> tuple[Figure, object]:
     fig = Figure(figsize=(width, height), dpi=80)
@@ -133,6 +135,77 @@ def plot_threshold_sweep(
     right.plot(sweep["threshold"], sweep["labels_per_text"], color="gray", alpha=0.6)
     right.set_ylabel("predicted labels per text (gray)")
     ax.legend(fontsize=8, loc="upper right")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_f1_intervals(table: pd.DataFrame, title: str = "Test F1 per class (95% CI)") -> Figure:
+    """Per-class F1 as points with error bars, weakest class at the bottom.
+
+    Args:
+        table: from `emotag.analysis.per_class_intervals` (label, f1, f1_low, f1_high);
+            rows without bounds are drawn as points alone.
+        title: figure title.
+    """
+    rows = table.sort_values("f1")
+    below = (rows["f1"] - rows["f1_low"]).fillna(0).clip(lower=0)
+    above = (rows["f1_high"] - rows["f1"]).fillna(0).clip(lower=0)
+    fig, ax = _figure(7, 0.22 * len(rows) + 1.5)
+    ax.errorbar(rows["f1"], np.arange(len(rows)), xerr=[below, above], fmt="o",
+                color="tab:blue", ecolor="gray", capsize=3)  # fmt: skip
+    ax.set_yticks(np.arange(len(rows)), rows["label"], fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("F1")
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_reliability(gold, probs, title: str = "Reliability", bins: int = BINS) -> Figure:
+    """Reliability diagram of every (text, label) probability: observed frequency per bin.
+
+    Args:
+        gold: (n, C) 0/1 labels.
+        probs: (n, C) probabilities.
+        title: figure title (the ECE is appended).
+        bins: equal-width probability bins.
+    """
+    b = reliability_bins(probs, gold, bins)
+    used = b["count"] > 0
+    centers = (b["edges"][:-1] + b["edges"][1:]) / 2
+    fig, ax = _figure(4.5, 4.5)
+    ax.plot([0, 1], [0, 1], linestyle="--", color="gray", label="perfectly calibrated")
+    ax.bar(centers[used], b["frequency"][used], width=1 / bins, alpha=0.6, edgecolor="black",
+           label="observed frequency")  # fmt: skip
+    ax.plot(b["confidence"][used], b["frequency"][used], marker="o", color="tab:red",
+            label="mean forecast")  # fmt: skip
+    ece = expected_calibration_error(probs, gold, bins)
+    ax.set(xlabel="predicted probability", ylabel="observed frequency", xlim=(0, 1),
+           ylim=(0, 1), title=f"{title} (ECE {ece:.4f})")  # fmt: skip
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_failure_rates(table: pd.DataFrame, title: str = "Behavioural failure rates") -> Figure:
+    """Horizontal bars of each behavioural test's failure rate, grouped by capability.
+
+    Args:
+        table: from `emotag.analysis.behaviour_table`; tests with no case run are left out.
+        title: figure title.
+    """
+    rows = table.dropna(subset=["failure_rate"]).iloc[::-1]
+    fig, ax = _figure(8, 0.3 * len(rows) + 1.2)
+    colours = {c: f"C{k}" for k, c in enumerate(dict.fromkeys(table["capability"]))}
+    ax.barh(np.arange(len(rows)), rows["failure_rate"],
+            color=[colours[c] for c in rows["capability"]])  # fmt: skip
+    ax.set_yticks(np.arange(len(rows)),
+                  [f"{c}: {t}" for c, t in zip(rows["capability"], rows["test"])],
+                  fontsize=8)  # fmt: skip
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("failure rate (failed cases / cases run)")
     ax.set_title(title)
     fig.tight_layout()
     return fig
