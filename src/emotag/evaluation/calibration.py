@@ -138,6 +138,14 @@ class Calibration:
     temperature: float = 1.0  # logits divided by this before thresholds (1 = not scaled)
     temperature_info: dict | None = None  # the dev fit behind `temperature` (reliability.py)
 
+    def export_settings(self) -> dict:
+        """The exporters' keyword arguments that this calibration decides."""
+        return {
+            "at_least_one": bool(self.at_least_one),
+            "objective": self.objective,
+            "temperature": float(self.temperature),
+        }
+
     def predict(self, probs):
         """0/1 predictions `(n, C)` with the per-class thresholds and `at_least_one`."""
         return apply_thresholds(probs, self.thresholds, self.at_least_one)

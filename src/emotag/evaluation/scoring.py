@@ -31,6 +31,10 @@ class CalibrationSpec:
     # only if it lowers dev expected calibration error
     temperature_scaling: bool = False
 
+    def scoring_options(self) -> dict:
+        """`calibrate_and_score`'s keyword arguments that this configuration decides."""
+        return {"objective": self.calibrate_for, "temperature_scaling": self.temperature_scaling}
+
 
 def calibrate_and_score(
     run_path: Path,

@@ -228,8 +228,7 @@ def ensemble(config: EnsembleConfig) -> Path:
             dev_mean,
             weighted_mean(test_probs, weights),
             title=f"{config.run_name}: test per-class F1",
-            objective=config.calibrate_for,
-            temperature_scaling=config.temperature_scaling,
+            **config.scoring_options(),
         )
         phase.start("exporting the SavedModel")
         export_text_module(
@@ -237,9 +236,7 @@ def ensemble(config: EnsembleConfig) -> Path:
             calibration.thresholds,
             data.label_names,
             run.path / layout.SAVED_MODEL,
-            at_least_one=calibration.at_least_one,
-            objective=calibration.objective,
-            temperature=calibration.temperature,
+            **calibration.export_settings(),
         )
         member_info = []
         for member, weight, probs in zip(members, weights, dev_probs):

@@ -185,7 +185,7 @@ def train(config: BaselineConfig) -> Path:
         phase.start("calibrating thresholds on dev, scoring test")
         calibration, report = calibrate_and_score(
             run.path, data, dev_probs, test_probs, title=f"{run_name}: test per-class F1",
-            objective=config.calibrate_for, temperature_scaling=config.temperature_scaling,
+            **config.scoring_options(),
         )
         phase.start("exporting the SavedModel")
         export_text_module(
@@ -193,9 +193,7 @@ def train(config: BaselineConfig) -> Path:
             calibration.thresholds,
             data.label_names,
             run.path / layout.SAVED_MODEL,
-            at_least_one=calibration.at_least_one,
-            objective=calibration.objective,
-            temperature=calibration.temperature,
+            **calibration.export_settings(),
         )
         phase.start("saving the model and the run's records")
         model.save(run.path / layout.TFIDF_MODEL)

@@ -321,7 +321,7 @@ def write_run(
         phase.start("calibrating thresholds on dev, scoring test")
         calibration, report = calibrate_and_score(
             run.path, data, dev_probs, test_probs, title=f"{run_name}: test per-class F1",
-            objective=config.calibrate_for, temperature_scaling=config.temperature_scaling,
+            **config.scoring_options(),
         )
         phase.start("exporting the SavedModel")
         export_saved_model(
@@ -330,9 +330,7 @@ def write_run(
             calibration.thresholds,
             data.label_names,
             run.path / layout.SAVED_MODEL,
-            at_least_one=calibration.at_least_one,
-            objective=calibration.objective,
-            temperature=calibration.temperature,
+            **calibration.export_settings(),
             # Same outputs with a third of the arithmetic (emotag.models.fused_bilstm).
             serving_model=FusedBiLSTMClassifier(model) if can_fuse(model) else None,
         )
