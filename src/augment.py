@@ -1,7 +1,7 @@
 """Augment rare classes with new training texts, or have an LLM second-guess labels.
 
 Usage:
-    python src/augment.py --out augmented.tsv
+    python src/augment.py --output augmented.tsv
     python src/augment.py --help     # every flag with its default
 
 The same command as `emotag augment`; the code is `emotag.augment.generate`.

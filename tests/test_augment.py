@@ -138,7 +138,7 @@ def test_offline_generation_writes_training_rows(tmp_path):
     argv = ["--dataset", "csv", "--data-dir", str(tmp_path), "--rare-below", "10",
             "--per-class", "4", "--embeddings", write_vectors(tmp_path / "v.txt"),
             "--p", "1.0", "--min-similarity", "0.8", "--cue-words", "1",
-            "--out", str(out)]  # fmt: skip
+            "--output", str(out)]  # fmt: skip
     assert main(argv) == 0
     with open(out, newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
@@ -272,7 +272,7 @@ def test_llm_generation_and_validation_through_http(tmp_path, gpt2_server):
     common = ["--dataset", "csv", "--data-dir", str(tmp_path), "--url", url, "--llm-model", "tiny",
               "--rare-below", "10", "--per-class", "6", "--batch", "3", "--shots", "2",
               "--min-stopwords", "0.1", "--tries", "2"]  # fmt: skip
-    assert main([*common, "--backend", "llm", "--out", str(out)]) == 0
+    assert main([*common, "--backend", "llm", "--output", str(out)]) == 0
 
     first = server.requests[0]
     assert first["path"] == "/v1/chat/completions" and first["model"] == "tiny"
@@ -300,7 +300,7 @@ def test_llm_generation_and_validation_through_http(tmp_path, gpt2_server):
         assert len(data.train.texts) == len(base.train.texts) + len(rows)
 
     checked = tmp_path / "validation.tsv"
-    assert main([*common, "--mode", "validate", "--out", str(checked)]) == 0
+    assert main([*common, "--mode", "validate", "--output", str(checked)]) == 0
     with open(checked, newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     assert list(rows[0]) == ["id", "text", "given", "llm", "missing", "extra"]

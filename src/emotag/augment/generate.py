@@ -1,11 +1,11 @@
 """Augment rare classes with new training texts, or have an LLM second-guess labels.
 
 Usage:
-    python src/augment.py --out augmented.tsv                          # offline, no server
+    python src/augment.py --output augmented.tsv                          # offline, no server
     python src/augment.py --backend llm --url http://127.0.0.1:8080/v1 --llm-model qwen2.5 \\
-        --rare-below 500 --per-class 200 --out llm.tsv
+        --rare-below 500 --per-class 200 --output llm.tsv
     python src/augment.py --mode validate --url http://127.0.0.1:11434/v1 --llm-model llama3.2 \\
-        --out validation.tsv
+        --output validation.tsv
     python src/train_biLSTM.py --extra-train augmented.tsv
 
 --mode generate (default) adds up to --per-class texts to every class with fewer than
@@ -64,7 +64,7 @@ class AugmentConfig(DatasetSpec):
     mode: str = choice("generate", ("generate", "validate"))
     # generate with: offline (embedding-neighbour substitution) or llm (a chat server)
     backend: str = choice("offline", ("offline", "llm"))
-    out: str = "augmented.tsv"  # output TSV; a JSON report is written beside it
+    output: str = "augmented.tsv"  # output TSV file; a JSON report is written beside it
     rare_below: int = 500  # classes with fewer training examples than this are augmented
     per_class: int = 200  # at most this many new texts per class (and up to --rare-below)
     seed: int = 0  # seed of every random choice here and of the LLM's sampling
@@ -207,7 +207,7 @@ def generate(config: AugmentConfig) -> dict:
     keep = CandidateFilter(existing, checks)
     maker = generate_offline if config.backend == "offline" else generate_llm
     rows = list(maker(config, data, plan, keep))
-    out = Path(config.out)
+    out = Path(config.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_extra_rows(out, rows)
     made = Counter(row["class"] for row in rows)
@@ -241,7 +241,7 @@ def validate(config: AugmentConfig) -> dict:
     client, prompts = make_client(config), Prompts(config.prompts_dir)
     names, train = data.label_names, data.train
     disagreements = 0
-    out = Path(config.out)
+    out = Path(config.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, delimiter="\t", lineterminator="\n")

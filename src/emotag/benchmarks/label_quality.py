@@ -67,7 +67,7 @@ def run_augment(args, runs_dir: Path) -> Path:
     out = runs_dir / "augmented.tsv"
     if not out.exists():
         generate(AugmentConfig(
-            data_dir=args.data_dir, backend=args.augment_backend, out=str(out),
+            data_dir=args.data_dir, backend=args.augment_backend, output=str(out),
             rare_below=args.rare_below, per_class=args.per_class,
             embeddings=args.augment_embeddings, url=args.url, llm_model=args.llm_model,
         ))  # fmt: skip
