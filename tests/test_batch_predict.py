@@ -75,3 +75,51 @@ def test_model_handler_records_bad_items():
     assert [r.example for r in results] == ["ok", None, 3]
     assert [("error" in r.inference) for r in results] == [False, True, True]
     assert handler.batch_elements_kwargs() == {"min_batch_size": 32, "max_batch_size": 512}
+
+
+def test_ids_errors_order_and_counters_on_2000_lines(tiny_run_dir, tmp_path, monkeypatch, caplog):
+    import logging
+
+    from emotag.serving.batch import parse_args, score_file
+    from emotag.serving.predictor import Predictor
+
+    texts, lines = _lines(2000), []
+    for n in range(1, 2001):
+        if n % 250 == 10:
+            lines.append(b"a line without an id")  # 8 such lines
+        elif n == 777:
+            lines.append(b"id777\tPOISON")  # the predictor fails on it, and its batch with it
+        else:
+            lines.append(f"id{n}\t".encode() + texts[n - 1])
+    source = tmp_path / "texts.tsv"
+    source.write_bytes(b"\n".join(lines) + b"\n")
+
+    predict = Predictor.predict
+
+    def failing_on_poison(self, texts, *args, **kwargs):
+        if "POISON" in texts:
+            raise ValueError("poisoned batch")
+        return predict(self, texts, *args, **kwargs)
+
+    monkeypatch.setattr(Predictor, "predict", failing_on_poison)
+    output = tmp_path / "out.jsonl"
+    config, beam_args = parse_args([
+        "--model", str(tiny_run_dir), "--input", str(source), "--output", str(output),
+        "--with-ids", "--progress-every", "500",
+    ])  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="batch_predict"):
+        result = score_file(config, beam_args)
+
+    records = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert (result.records, result.lines, result.errors) == (2000, 2000, 9)
+    assert [r["line"] for r in records] == list(range(1, 2001))  # input order
+    no_id = {n for n in range(1, 2001) if n % 250 == 10}
+    assert [r["id"] for r in records] == [None if n in no_id else f"id{n}" for n in range(1, 2001)]
+    errors = {r["line"]: r["error"] for r in records if "error" in r}
+    assert set(errors) == no_id | {777}
+    assert errors[777] == "ValueError: poisoned batch" and records[776]["text"] == "POISON"
+    assert errors[10] == "no tab: expected id<TAB>text"
+    assert all(len(r["probabilities"]) == 28 for r in records if "error" not in r)  # scored
+    progress = [r.getMessage() for r in caplog.records if "lines scored (" in r.getMessage()]
+    assert [m.split(" lines")[0] for m in progress] == ["500", "1,000", "1,500", "2,000"]
+    assert not [p.name for p in tmp_path.iterdir() if ".shards" in p.name]

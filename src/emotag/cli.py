@@ -42,6 +42,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "emotag.benchmarks.label_quality", "dropping flagged rows, augmenting rare classes"
     ),
     "benchmark throughput": ("emotag.benchmarks.throughput", "texts/s and latency of runs"),
+    "benchmark batch-scale": (
+        "emotag.benchmarks.batch_scale", "emotag batch on a million lines: texts/s, peak memory"
+    ),
     "benchmark calibration": (
         "emotag.benchmarks.calibration", "threshold objectives and temperature scaling of runs"
     ),

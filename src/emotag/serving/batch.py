@@ -7,9 +7,11 @@ Usage:
         --output gs://bucket/out/predictions.jsonl -- --runner DataflowRunner --project P ...
 
 One text per "\\n"-terminated line (invalid UTF-8 replaced by U+FFFD, as in
-src/inference.py). Output: JSON Lines, one record per input line, each the CLI's JSON
-record plus "line" (1-based input line number); an item that cannot be scored has
-"error" set and no labels, and never fails its batch.
+src/inference.py), or `id<TAB>text` with --with-ids. Output: JSON Lines, one record per
+input line, each the CLI's JSON record plus "line" (1-based input line number) and, with
+--with-ids, "id"; a line that cannot be scored gets "error" and no labels, and never
+fails its batch or the job. Progress: the Beam counters emotag/lines and emotag/errors,
+and a log line every --progress-every lines (per worker process).
 
 Arguments after a `--` separator are Beam pipeline options, so the same command runs on
 any runner (workers need this package importable: --setup_file or a container image); a
@@ -18,36 +20,47 @@ Without --runner it runs locally on the DirectRunner's in-process engine (FnApiR
 named directly because the DirectRunner first tries Prism, a binary it downloads at run
 time. Each worker process loads the SavedModel once (`EmotagModelHandler.load_model`) and
 RunInference batches elements for it (`BatchElements`, sizes from --min-batch /
---max-batch). Records are written in input
-order when the output is a local file (one shard, sorted by "line" after the pipeline);
-on a cluster the shards are unordered and "line" gives the order.
+--max-batch).
+
+Memory stays flat whatever the file's size: lines stream from the reader through
+inference to the writer. A local output file is written in input order (the pipeline's
+shards, each in line order, are merged by "line" as they are read back); on a
+distributed runner the lines are spread over the workers (Reshuffle) and the output is
+sharded (`<output>-00000-of-000NN`, unordered: "line" and "id" join the records back).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-import os
+import shutil
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.ml.inference.base import (
     KeyedModelHandler,
     ModelHandler,
     PredictionResult,
     RunInference,
 )
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from emotag.config import dataclass_parser, non_negative_int, option, positive_int
+from emotag.serving.batch_files import LineError, merge_shards, read_numbered_lines
 from emotag.text.inputs import json_line
 
 log = logging.getLogger("batch_predict")
 LOCAL_RUNNER = "apache_beam.runners.portability.fn_api_runner.FnApiRunner"
+# Runners that run the pipeline in this process or on this machine: one reader feeds
+# them, so no Reshuffle (it would hold every line in memory) and the output is merged.
+LOCAL_RUNNERS = {LOCAL_RUNNER, "FnApiRunner", "DirectRunner", "BundleBasedDirectRunner"}
+NAMESPACE = "emotag"  # of the Beam counters: lines, errors
 
 
 class EmotagModelHandler(ModelHandler):
@@ -91,9 +104,32 @@ class EmotagModelHandler(ModelHandler):
     def run_inference(
         self, batch: Sequence, model, inference_args: dict | None = None
     ) -> Iterable[PredictionResult]:
-        predictions = model.predict(list(batch), threshold=self.threshold, errors="skip")
-        for example, prediction in zip(batch, predictions):
-            yield PredictionResult(example, prediction.to_json())
+        texts = [item for item in batch if not isinstance(item, LineError)]
+        records = iter(self.predict_records(model, texts))
+        for item in batch:
+            if isinstance(item, LineError):
+                yield PredictionResult(item, error_record("", item.message))
+            else:
+                yield PredictionResult(item, next(records))
+
+    def predict_records(self, model, texts: list) -> list[dict]:
+        """The JSON record of each text; an item that fails alone gets an error record.
+
+        `Predictor.predict(errors="skip")` turns a bad item into its error already; should
+        a whole batch still fail, its items are scored one by one, so the item that
+        fails costs no neighbour.
+        """
+        if not texts:
+            return []
+        try:
+            predictions = model.predict(texts, threshold=self.threshold, errors="skip")
+            return [prediction.to_json() for prediction in predictions]
+        except Exception as err:
+            if len(texts) == 1:
+                text = texts[0] if isinstance(texts[0], str) else ""
+                return [error_record(text, f"{type(err).__name__}: {err}")]
+            log.warning("a batch of %d failed (%s); scoring its texts one by one", len(texts), err)
+            return [record for text in texts for record in self.predict_records(model, [text])]
 
     def batch_elements_kwargs(self) -> dict:
         return {"min_batch_size": self.min_batch_size, "max_batch_size": self.max_batch_size}
@@ -102,43 +138,76 @@ class EmotagModelHandler(ModelHandler):
         return "emotag"
 
 
-def read_numbered_lines(path: str) -> Iterator[tuple[int, str]]:
-    """(1-based line number, text) for each "\\n"-terminated line of `path`."""
-    with FileSystems.open(path) as f:
-        for number, raw in enumerate(f, start=1):
-            text = raw.removesuffix(b"\n").removesuffix(b"\r")
-            yield number, text.decode("utf-8", errors="replace")
+def error_record(text: str, message: str) -> dict:
+    """The record of a line that was not scored (the shape of `Prediction.to_json`)."""
+    return {"text": text, "labels": [], "scores": {}, "probabilities": {}, "error": message}
 
 
-def to_record(keyed: tuple[int, PredictionResult]) -> str:
-    line, result = keyed
-    return json_line({"line": line, **result.inference})
+class ToRecords(beam.DoFn):
+    """(key, PredictionResult) -> a JSON Lines record; counts lines and errors.
+
+    Args:
+        with_ids: records carry the input's "id".
+        progress_every: log a line each time this worker has written this many records.
+    """
+
+    def __init__(self, with_ids: bool = False, progress_every: int = 100_000):
+        self.with_ids = with_ids
+        self.progress_every = progress_every
+        self.lines = Metrics.counter(NAMESPACE, "lines")
+        self.errors = Metrics.counter(NAMESPACE, "errors")
+
+    def setup(self):
+        self.done, self.started = 0, time.monotonic()
+
+    def process(self, keyed: tuple[tuple, PredictionResult]) -> Iterable[str]:
+        (line, line_id), result = keyed
+        record = {"line": line, "id": line_id} if self.with_ids else {"line": line}
+        record.update(result.inference)
+        self.lines.inc()
+        if "error" in record:
+            self.errors.inc()
+        self.done += 1
+        if self.done % self.progress_every == 0:
+            rate = self.done / max(time.monotonic() - self.started, 1e-9)
+            log.info("%s lines scored (%.0f lines/s)", f"{self.done:,}", rate)
+        yield json_line(record)
 
 
 def build_pipeline(
-    pipeline: beam.Pipeline, input_path: str, output_path: str, handler: EmotagModelHandler
+    pipeline: beam.Pipeline,
+    input_path: str,
+    output_path: str,
+    handler: EmotagModelHandler,
+    with_ids: bool = False,
+    spread: bool = True,
+    progress_every: int = 100_000,
 ) -> None:
-    """Read numbered lines -> RunInference -> JSON Lines (one shard)."""
-    _ = (
+    """Read numbered lines -> RunInference -> JSON Lines shards `<output_path>-SSSSS-of-NNNNN`.
+
+    Args:
+        pipeline: the Beam pipeline to add the transforms to.
+        input_path: the text file (any path Beam's filesystems read).
+        output_path: the shards' prefix.
+        handler: the model handler.
+        with_ids: lines are `id<TAB>text`.
+        spread: Reshuffle the lines so that many workers share them (the read is one
+            element); off for a local runner, where it would hold every line in memory.
+        progress_every: lines between two progress log lines of a worker.
+    """
+    lines = (
         pipeline
         | "Input" >> beam.Create([input_path])
-        | "ReadLines" >> beam.FlatMap(read_numbered_lines)
-        | "Spread" >> beam.Reshuffle()  # the read is one element: let workers share the lines
-        | "Predict" >> RunInference(KeyedModelHandler(handler))
-        | "ToJson" >> beam.Map(to_record)
-        | "Write" >> beam.io.WriteToText(output_path, num_shards=1, shard_name_template="")
+        | "ReadLines" >> beam.FlatMap(read_numbered_lines, with_ids=with_ids)
     )
-
-
-def sort_local_output(path: str) -> int:
-    """Rewrites a local JSON Lines file in "line" order; returns the record count."""
-    target = Path(path)
-    records = [line for line in target.read_text(encoding="utf-8").split("\n") if line]
-    records.sort(key=lambda record: json.loads(record)["line"])
-    tmp = target.with_name(target.name + ".sorting")
-    tmp.write_text("".join(r + "\n" for r in records), encoding="utf-8")
-    os.replace(tmp, target)
-    return len(records)
+    if spread:
+        lines = lines | "Spread" >> beam.Reshuffle()
+    _ = (
+        lines
+        | "Predict" >> RunInference(KeyedModelHandler(handler))
+        | "ToJson" >> beam.ParDo(ToRecords(with_ids, progress_every))
+        | "Write" >> beam.io.WriteToText(output_path)
+    )
 
 
 @dataclasses.dataclass
@@ -153,6 +222,9 @@ class BatchConfig:
     # TensorFlow intra-op threads per worker process; None = what the run serves best with
     # (1 for BiLSTM runs), 0 = TensorFlow's default (one per core)
     intra_op_threads: int | None = option(None, type=non_negative_int)
+    with_ids: bool = False  # each line is id<TAB>text; records carry "id" (no tab: an error)
+    # log a progress line each time a worker has scored this many lines
+    progress_every: int = option(100_000, type=positive_int)
 
 
 def build_parser():
@@ -181,9 +253,31 @@ def parse_args(argv=None) -> tuple[BatchConfig, list[str]]:
     return config, beam_args
 
 
+@dataclasses.dataclass
+class BatchResult:
+    """What a batch job did."""
+
+    records: int  # records in the local output file; -1 when sharded on a remote filesystem
+    lines: int  # the emotag/lines counter: lines scored (or not, with an error)
+    errors: int  # the emotag/errors counter: records with "error"
+
+
 def run(argv=None) -> int:
     """Runs the pipeline; returns the number of records written (-1 if not local)."""
     config, beam_args = parse_args(argv)
+    return score_file(config, beam_args).records
+
+
+def score_file(config: BatchConfig, beam_args: list[str]) -> BatchResult:
+    """Runs the batch job of `config` with Beam options `beam_args` (default: local).
+
+    Args:
+        config: the command's configuration.
+        beam_args: Beam pipeline options; without --runner, the local FnApiRunner.
+
+    Returns:
+        The records written and the job's counters.
+    """
     handler = EmotagModelHandler(
         config.model, config.min_batch, config.max_batch, config.threshold,
         config.intra_op_threads,
@@ -191,17 +285,55 @@ def run(argv=None) -> int:
     if not any(arg.startswith("--runner") for arg in beam_args):
         beam_args = [f"--runner={LOCAL_RUNNER}", *beam_args]
     options = PipelineOptions(beam_args)
-    with beam.Pipeline(options=options) as pipeline:
-        build_pipeline(pipeline, config.input, config.output, handler)
-    if not Path(config.output).exists():  # a remote filesystem: records carry "line"
-        return -1
-    count = sort_local_output(config.output)
-    log.info("%d records written to %s", count, config.output)
-    return count
+    output = Path(config.output)
+    # A local output is written as shards in a scratch directory beside it, then merged.
+    scratch = None
+    if "://" not in config.output:
+        scratch = Path(tempfile.mkdtemp(prefix=f".{output.name}.shards-", dir=output.parent))
+    try:
+        pipeline = beam.Pipeline(options=options)
+        build_pipeline(
+            pipeline, config.input, str(scratch / "part") if scratch else config.output,
+            handler, config.with_ids,
+            spread=options.view_as(StandardOptions).runner not in LOCAL_RUNNERS,
+            progress_every=config.progress_every,
+        )  # fmt: skip
+        result = pipeline.run()
+        result.wait_until_finish()
+        records = -1
+        if scratch:
+            records = merge_shards(sorted(scratch.glob("part*")), output)
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+    counters = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
+    totals = {counter.key.metric.name: counter.committed for counter in counters}
+    done = BatchResult(records, totals.get("lines", 0), totals.get("errors", 0))
+    where = f"written to {output}" if scratch else f"in {config.output}-*"
+    log.info("%s lines scored, %s with an error; records %s",
+             f"{done.lines:,}", f"{done.errors:,}", where)  # fmt: skip
+    return done
+
+
+def log_progress_to_stderr() -> None:
+    """INFO lines with timestamps on stderr, the progress lines included.
+
+    Importing Beam logs a warning, which sets up the root logger at WARNING before this
+    command runs, so `logging.basicConfig` alone would do nothing: the level is raised
+    and the format set on the handler that import made.
+    """
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig()
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    logging.getLogger("apache_beam").setLevel(logging.WARNING)  # its INFO is pipeline detail
+    for handler in root.handlers:
+        if type(handler) is logging.StreamHandler:  # not pytest's capturing subclasses
+            handler.setFormatter(fmt)
 
 
 def main(argv=None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    log_progress_to_stderr()
     run(argv)
     return 0
 
