@@ -184,6 +184,7 @@ def render_model_card(run_dir: str | Path) -> str:
         summary.append(["test macro-F1", info["test_macro_f1"]])
         summary.append(["test micro-F1", info["test_micro_f1"]])
     for key, title in [("epochs_run", "epochs run"), ("best_epoch", "best epoch"),
+                       ("stop_reason", "why training stopped"),
                       ("wall_time_s", "training time (s)"), ("peak_rss_mb", "peak memory (MB)"),
                       ("tensorflow", "TensorFlow"), ("keras", "Keras")]:  # fmt: skip
         if key in info:

@@ -71,6 +71,7 @@ from emotag.training.backup import (
     smallest_across_workers,
     write_text_atomic,
 )
+from emotag.training.budget import EpochBudget, epoch_budget, stop_reason
 from emotag.training.callbacks import VERBOSE_CHOICES, ValidationMacroF1, progress_verbosity
 from emotag.training.callbacks import selection_callbacks as dev_f1_selection
 from emotag.training.fault_tolerance import (
@@ -100,8 +101,12 @@ class TrainConfig(DatasetSpec, CalibrationSpec):
     # vector size; None = the source's (100 for vectors trained here); smaller = PCA
     embedding_dim: int | None = None
     trainable_embeddings: bool = False  # fine-tune the embedding matrix (--search: frozen wins)
-    epochs: int = 8  # most epochs; early stopping on dev macro-F1 usually ends sooner
-    patience: int = 2  # epochs without dev macro-F1 gain before stopping
+    # most epochs; None = scaled to the data size (emotag.training.budget: 12 on GoEmotions,
+    # up to 100 on a few thousand texts); early stopping on dev macro-F1 ends runs sooner
+    epochs: int | None = None
+    # epochs without dev macro-F1 gain before stopping; None = scaled to the data size (3 on
+    # GoEmotions, up to 10 on small data, where an epoch is a few updates)
+    patience: int | None = None
     # training texts per batch (the global batch with --strategy)
     batch_size: int = option(64, type=positive_int)
     learning_rate: float = 3e-3  # Adam learning rate (from --search)
@@ -152,6 +157,13 @@ class Prepared:
     train_ds: tf.data.Dataset
     dev_ds: tf.data.Dataset
     test_ds: tf.data.Dataset
+    # further run_info.json entries (a distilled student names its teachers and transfer set)
+    info: dict = dataclasses.field(default_factory=dict)
+
+    def budget(self, config: TrainConfig) -> EpochBudget:
+        """The run's epoch cap and patience for this training set's batches per epoch."""
+        steps = int(self.train_ds.cardinality())
+        return epoch_budget(max(1, steps), config.epochs, config.patience)
 
 
 def prepare(config: TrainConfig) -> Prepared:
@@ -225,15 +237,22 @@ def build_model(config: TrainConfig, prepared: Prepared) -> keras.Model:
 
 def selection_callbacks(config: TrainConfig, prepared: Prepared) -> list[keras.callbacks.Callback]:
     """Dev macro-F1 at tuned thresholds each epoch, early stopping on it, best weights kept."""
-    return dev_f1_selection(prepared.dev_ds, prepared.data.dev.labels, config.patience)
+    patience = prepared.budget(config).patience
+    return dev_f1_selection(prepared.dev_ds, prepared.data.dev.labels, patience)
 
 
-def train(config: TrainConfig) -> Path:
+def train(config: TrainConfig, prepare_fn=None, build_fn=None) -> Path:
     """Trains, calibrates on dev, scores test once, and writes the run directory.
+
+    Args:
+        config: the training configuration.
+        prepare_fn: `prepare` by default; a distilled student's adds its transfer set.
+        build_fn: `build_model` by default; a student's compiles the distillation loss.
 
     Returns:
         The run directory.
     """
+    prepare_fn, build_fn = prepare_fn or prepare, build_fn or build_model
     started = time.time()
     # MultiWorkerMirroredStrategy must exist before any other TensorFlow op runs.
     strategy = make_strategy(config.strategy)
@@ -244,16 +263,21 @@ def train(config: TrainConfig) -> Path:
     )
     role = worker_role(strategy)
     backup_dir = prepare_backup_dir(config, run_name, role.name)
-    prepared = prepare(config)
+    prepared = prepare_fn(config)
+    budget = prepared.budget(config)
+    log.info(
+        "at most %d epochs of %d steps (%s), patience %d (%s)", budget.epochs,
+        budget.steps_per_epoch, budget.epochs_rule, budget.patience, budget.patience_rule,
+    )  # fmt: skip
     log.info("strategy %s, %d replica(s)", config.strategy, strategy.num_replicas_in_sync)
     with strategy.scope():
-        model = build_model(config, prepared)
+        model = build_fn(config, prepared)
     if role.workers > 1:
         fix_keras_multiworker(model)  # two Keras 3 bugs with several workers
     # Early stopping keeps its state (best score, epoch, weights) on disk beside the
     # backup, so a restarted run still ends on the true best epoch.
     stopper = PersistentEarlyStopping(
-        backup_dir / "best", "val_macro_f1", mode="max", patience=config.patience
+        backup_dir / "best", "val_macro_f1", mode="max", patience=budget.patience
     )
     # Backs up every --backup-every steps and at each epoch end (deleted with backup_dir
     # once the run is written).
@@ -271,11 +295,17 @@ def train(config: TrainConfig) -> Path:
         skip_shuffles(prepared.train_ds, backup.epochs_done())  # epoch k's order, as unkilled
         model.fit(
             prepared.train_ds,
-            epochs=config.epochs,
+            epochs=budget.epochs,
             callbacks=callbacks,
             verbose=progress_verbosity(config.verbose),
         )
     history = stopper.history  # every epoch, restarts included
+    best_epoch = int(np.argmax(history["val_macro_f1"])) + 1
+    prepared.info.update(
+        epoch_budget=budget.to_json(),
+        stop_reason=stop_reason(budget, len(history["loss"]), stopper.stopped, best_epoch),
+    )
+    log.info("stopped: %s", prepared.info["stop_reason"])
     log.info("final weights: sha256 %s (%s)", weights_digest(model), role.name or "alone")
     if role.chief:
         run_dir = write_run(config, run_name, prepared, model, history, started)
@@ -347,7 +377,7 @@ def write_run(
         write_run_info(
             run.path, dataclasses.asdict(config), started, report, kind=layout.BILSTM,
             model="bilstm", epochs_run=len(history["loss"]),
-            best_epoch=int(np.argmax(history["val_macro_f1"])) + 1,
+            best_epoch=int(np.argmax(history["val_macro_f1"])) + 1, **prepared.info,
         )  # fmt: skip
         phase.done()
     return run.final_path
