@@ -27,6 +27,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train lexicon": (
         "emotag.training.lexicon", "NRC emotion lexicon (VADER for sentiment) baseline"
     ),
+    "distill": (
+        "emotag.distill.student", "train the BiLSTM on a teacher run's probabilities too"
+    ),
     "predict": ("emotag.commands.predict", "tag texts with a run (arguments, --file or stdin)"),
     "evaluate": ("emotag.commands.evaluate", "score a run on a split of its dataset"),
     "ensemble": ("emotag.serving.ensemble", "average runs' probabilities into one calibrated run"),

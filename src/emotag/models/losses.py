@@ -93,3 +93,99 @@ class ClassBalancedFocalLoss(keras.losses.Loss):
             }
         )
         return config
+
+
+@keras.saving.register_keras_serializable(package="emotag")
+class DistillationLoss(keras.losses.Loss):
+    """A gold-label loss on labelled rows plus a soft-target loss against a teacher.
+
+    Knowledge distillation into a small student (Hinton, Vinyals, Dean, 2015; for a BiLSTM
+    student of BERT: Tang et al., 2019). `y_true` packs three blocks per row: the gold
+    multi-hot labels (`C` columns), the teacher's probabilities (`C`) and a 0/1 flag
+    saying whether the row has gold labels (rows of a transfer set have none). Per row:
+
+    `(1 - soft_weight) * has_gold * gold_loss + soft_weight * soft_term`
+
+    where the soft term compares the student with the teacher at temperature `T`, both
+    probabilities softened as `sigmoid(logit(p) / T)`: binary cross-entropy averaged over
+    classes (`soft_loss="bce"`) or the mean squared difference of the logits
+    (`soft_loss="mse"`, Tang et al.'s choice); the BCE term is multiplied by `T**2` so
+    its gradients keep their scale as `T` changes (Hinton et al.).
+
+    Args:
+        gold_loss: the loss of labelled rows (a `keras.losses.Loss`, or its serialized
+            config); it must reduce over classes in `call`, as Keras losses do.
+        soft_weight: float in [0, 1], the weight of the soft term.
+        temperature: float > 0.
+        soft_loss: "bce" or "mse".
+        name: name of the loss.
+        reduction: Keras reduction over the batch.
+
+    Example:
+    ```python
+    loss = DistillationLoss(keras.losses.BinaryCrossentropy(), soft_weight=0.5)
+    gold, teacher, has_gold = [[1.0, 0.0]], [[0.8, 0.3]], [[1.0]]
+    loss(np.concatenate([gold, teacher, has_gold], axis=1), [[0.7, 0.2]])
+    ```
+    """
+
+    def __init__(
+        self,
+        gold_loss=None,
+        soft_weight=0.5,
+        temperature=1.0,
+        soft_loss="bce",
+        name="distillation_loss",
+        reduction="sum_over_batch_size",
+    ):
+        super().__init__(name=name, reduction=reduction)
+        if isinstance(gold_loss, dict):
+            gold_loss = keras.saving.deserialize_keras_object(gold_loss)
+        self.gold_loss = gold_loss or keras.losses.BinaryCrossentropy()
+        if not 0.0 <= soft_weight <= 1.0:
+            raise ValueError(f"soft_weight must be in [0, 1], got {soft_weight}")
+        if temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        if soft_loss not in ("bce", "mse"):
+            raise ValueError(f"soft_loss must be 'bce' or 'mse', got {soft_loss!r}")
+        self.soft_weight = float(soft_weight)
+        self.temperature = float(temperature)
+        self.soft_loss = soft_loss
+
+    def call(self, y_true, y_pred):
+        classes = y_pred.shape[-1]
+        y_true = ops.cast(y_true, y_pred.dtype)
+        gold = y_true[:, :classes]  # (batch, classes)
+        teacher = y_true[:, classes : 2 * classes]  # (batch, classes)
+        has_gold = y_true[:, 2 * classes]  # (batch,)
+        gold_term = self.gold_loss.call(gold, y_pred)  # (batch,)
+        soft_term = self._soft(teacher, y_pred)  # (batch,)
+        return (1.0 - self.soft_weight) * has_gold * gold_term + self.soft_weight * soft_term
+
+    def _soft(self, teacher, student):
+        eps = keras.config.epsilon()
+        t_logit = _logit(teacher, eps) / self.temperature
+        s_logit = _logit(student, eps) / self.temperature
+        if self.soft_loss == "mse":
+            return ops.mean(ops.square(s_logit - t_logit), axis=-1)
+        target = ops.sigmoid(t_logit)
+        # BCE from logits: log_sigmoid keeps saturated students finite.
+        element = -(target * ops.log_sigmoid(s_logit) + (1.0 - target) * ops.log_sigmoid(-s_logit))
+        return ops.mean(element, axis=-1) * self.temperature**2
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "gold_loss": keras.saving.serialize_keras_object(self.gold_loss),
+                "soft_weight": self.soft_weight,
+                "temperature": self.temperature,
+                "soft_loss": self.soft_loss,
+            }
+        )
+        return config
+
+
+def _logit(p, eps):
+    p = ops.clip(p, eps, 1.0 - eps)
+    return ops.log(p) - ops.log(1.0 - p)

@@ -115,6 +115,23 @@ def _uncertainty_lines(metrics: dict) -> list[str]:
     return [*out, ""] if out else []
 
 
+def _distillation_lines(info: dict) -> list[str]:
+    """What a distilled student learned from (`emotag distill`), if it was distilled."""
+    teachers = info.get("teachers")
+    if not teachers:
+        return []
+    transfer = info.get("transfer_set", {})
+    names = ", ".join(f"`{t['run_dir']}`" for t in teachers)
+    return [
+        f"Distilled from the teacher run(s) {names} (probabilities averaged), on the "
+        f"{transfer.get('train', '?')} training texts (gold labels and the teacher's "
+        f"probabilities) plus a transfer set the teacher alone labelled: "
+        f"{transfer.get('augmented', 0)} augmented copies of training texts and "
+        f"{transfer.get('unlabeled', 0)} unlabeled texts; dev and test texts were kept out.",
+        "",
+    ]
+
+
 def _read_per_class(run: Path) -> list[dict]:
     path = run / layout.PER_CLASS_REPORT
     if not path.is_file():
@@ -211,6 +228,9 @@ def render_model_card(run_dir: str | Path) -> str:
                 "(`--extra-train`).", ""]  # fmt: skip
     if config.get("limit"):
         out += [f"Only the first {config['limit']} training examples were used (`--limit`).", ""]
+    if config.get("train_size"):
+        out += [f"Trained on a stratified sample of {config['train_size']} training examples "
+                f"(seed {config.get('subset_seed', 0)}, `--train-size`).", ""]  # fmt: skip
     if labels:
         out += ["Labels, in output order: " + ", ".join(f"`{n}`" for n in labels) + ".", ""]
 
@@ -228,6 +248,7 @@ def render_model_card(run_dir: str | Path) -> str:
             f"{embeddings.get('dim', '?')}{cover_text}.",
             "",
         ]
+    out += _distillation_lines(info)
     out += ["Full configuration: `train_config.json`; timing and versions: `run_info.json`.", ""]
 
     out += ["## Test metrics", ""]

@@ -1,0 +1,199 @@
+"""Distil one or more teacher runs into the BiLSTM: a normal BiLSTM run, taught.
+
+Usage:
+    python src/distill.py --teacher artifacts/ens-minilm-bilstm-tfidf
+    python src/distill.py --teacher artifacts/minilm --teacher artifacts/tfidf-lr \\
+        --augment-multiple 2 --soft-weight 0.8 --lstm-units 128 --run-name student-128
+    python src/distill.py --teacher artifacts/minilm --unlabeled reddit_comments.txt
+    python src/distill.py --teacher artifacts/minilm --augment-multiple 0   # train texts only
+
+The student is the BiLSTM of train_biLSTM.py with all of its flags (data, embeddings,
+units, seed, ...). It learns from every training text's gold labels and the teacher's
+probabilities, and from a transfer set labelled by the teacher alone: augmented copies
+of the training texts (Tang et al., 2019: masking, embedding-neighbour substitution,
+n-gram sampling; --augment-multiple copies of train) and the lines of --unlabeled. No
+dev or test text enters the transfer set. The loss is `(1 - w) * gold loss + w * soft
+loss` (--soft-weight w; emotag.models.losses.DistillationLoss). Several --teacher runs
+are averaged; for tuned weights, make an ensemble run first (`emotag ensemble
+--tune-weights`) and pass it as the one teacher. The teacher's probabilities are cached
+under --cache-dir/teacher-labels, so further students (other seeds, weights, sizes)
+skip the labelling. The run directory is a BiLSTM run like any other (thresholds tuned
+on dev, test scored once, the raw-string SavedModel); run_info.json and the model card
+name the teachers and the transfer set.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from emotag.augment.offline import NeighbourSubstitution
+from emotag.config import choice, option, parse_config, setup_logging
+from emotag.distill.teacher import teacher_identity, teacher_probabilities
+from emotag.distill.transfer import (
+    AugmentRates,
+    Deduplicator,
+    augmented_copies,
+    read_unlabeled,
+)
+from emotag.models.losses import DistillationLoss
+from emotag.runs.writer import try_it_command
+from emotag.text.batching import make_dataset
+from emotag.text.tokenizer import iter_token_lists
+from emotag.training import bilstm
+
+log = logging.getLogger("distill")
+
+
+@dataclasses.dataclass(kw_only=True)  # `teacher` has no default but follows the base's fields
+class DistillConfig(bilstm.TrainConfig):
+    """The BiLSTM's flags (`TrainConfig`) plus the teacher, transfer set and loss mix."""
+
+    teacher: list[str] = option(action="append")  # a teacher run (repeatable: averaged)
+    # weight of the soft-target term; the gold-label loss gets 1 minus it
+    soft_weight: float = 0.5
+    # soft term: binary cross-entropy against the teacher's probabilities, or squared
+    # error between logits (Tang et al., 2019)
+    soft_loss: str = choice("bce", ("bce", "mse"))
+    temperature: float = 1.0  # softens teacher and student logits in the soft term
+    # augmented copies of every training text in the transfer set (0 = none)
+    augment_multiple: int = 1
+    p_mask: float = 0.1  # augmentation: a word becomes [MASK] (Tang et al., 2019)
+    p_sub: float = 0.1  # augmentation: a word becomes a neighbour in the word vectors
+    p_ng: float = 0.25  # augmentation: a copy is cut to a random 1-5-gram
+    unlabeled: str | None = None  # a file of unlabeled in-domain texts, one per line
+    unlabeled_limit: int | None = None  # keep at most this many --unlabeled lines
+
+
+def parse_args(argv=None) -> DistillConfig:
+    config = parse_config(DistillConfig, argv, description=__doc__)
+    check_config(config)
+    return config
+
+
+def check_config(config: DistillConfig) -> None:
+    """Clear errors for values the parser cannot catch.
+
+    Raises:
+        ValueError: When a value is out of range or a teacher is not a servable run.
+    """
+    if not config.teacher:
+        raise ValueError("give at least one --teacher run")
+    if config.search:
+        raise ValueError("--search tunes the plain BiLSTM: run it with train_biLSTM.py")
+    if not 0.0 <= config.soft_weight <= 1.0:
+        raise ValueError(f"--soft-weight must be in [0, 1], got {config.soft_weight}")
+    if config.temperature <= 0:
+        raise ValueError(f"--temperature must be positive, got {config.temperature}")
+    if config.augment_multiple < 0:
+        raise ValueError(f"--augment-multiple must be >= 0, got {config.augment_multiple}")
+    AugmentRates(config.p_mask, config.p_sub, config.p_ng)  # checks the rates
+    for run in config.teacher:
+        teacher_identity(run)  # NotARunError / FileNotFoundError now, not after an hour
+    if config.unlabeled and not Path(config.unlabeled).is_file():
+        raise FileNotFoundError(f"--unlabeled: no file {config.unlabeled}")
+
+
+def build_transfer_set(config: DistillConfig, prepared: bilstm.Prepared) -> tuple[list, dict]:
+    """The transfer texts (augmented train, then --unlabeled lines) and their counts."""
+    data, normalizer = prepared.data, prepared.encoder.normalizer
+
+    def keys(texts: list[str]) -> list[str]:
+        return [" ".join(t) for batch in iter_token_lists(texts, normalizer) for t in batch]
+
+    dedup = Deduplicator(keys, held_out=[*data.dev.texts, *data.test.texts], seen=data.train.texts)
+    texts: list[str] = []
+    counts = {"augmented": 0, "unlabeled": 0}
+    if config.augment_multiple:
+        words = sorted(prepared.tokenizer.word_index, key=prepared.tokenizer.word_index.get)
+        vectors = prepared.embedding.matrix[[prepared.tokenizer.word_index[w] for w in words]]
+        swap = NeighbourSubstitution(words, vectors)
+        rates = AugmentRates(config.p_mask, config.p_sub, config.p_ng)
+        copies = augmented_copies(
+            data.train.texts, config.augment_multiple, config.seed, rates, swap.neighbours
+        )
+        texts += dedup.filter(copies)
+        counts["augmented"] = len(texts)
+    if config.unlabeled:
+        texts += dedup.filter(read_unlabeled(config.unlabeled), limit=config.unlabeled_limit)
+        counts["unlabeled"] = len(texts) - counts["augmented"]
+    counts["dropped"] = dict(dedup.dropped)
+    log.info("transfer set: %s", counts)
+    return texts, counts
+
+
+def prepare_student(config: DistillConfig) -> bilstm.Prepared:
+    """The BiLSTM's data, plus the transfer set and packed (gold, teacher, has_gold) targets."""
+    prepared = bilstm.prepare(config)
+    train = prepared.data.train
+    transfer, counts = build_transfer_set(config, prepared)
+    names = prepared.data.label_names
+    soft_train = teacher_probabilities(config.teacher, train.texts, config.cache_dir, names,
+                                       what="train")  # fmt: skip
+    soft_transfer = (
+        teacher_probabilities(config.teacher, transfer, config.cache_dir, names, what="transfer")
+        if transfer else np.zeros((0, len(names)), "float32")
+    )  # fmt: skip
+    targets = np.concatenate([
+        pack_targets(train.labels, soft_train, has_gold=True),
+        pack_targets(np.zeros_like(soft_transfer), soft_transfer, has_gold=False),
+    ])  # fmt: skip
+    ids = prepared.encoder.encode(list(train.texts)) + prepared.encoder.encode(transfer)
+    prepared.train_ds = make_dataset(ids, targets, config.batch_size, shuffle_seed=config.seed)
+    prepared.info.update(
+        teachers=[
+            {"run_dir": str(Path(t).resolve()), "identity": teacher_identity(t)[:20]}
+            for t in config.teacher
+        ],
+        transfer_set={"train": len(train.texts), **counts},
+        teacher_train_agreement=agreement(train.labels, soft_train),
+    )
+    return prepared
+
+
+def pack_targets(gold: np.ndarray, soft: np.ndarray, has_gold: bool) -> np.ndarray:
+    """(n, 2C + 1) rows of gold labels, teacher probabilities and the has-gold flag."""
+    flag = np.full((len(gold), 1), float(has_gold), dtype="float32")
+    return np.concatenate([gold.astype("float32"), soft.astype("float32"), flag], axis=1)
+
+
+def agreement(gold: np.ndarray, soft: np.ndarray) -> float:
+    """Share of training labels where the teacher's probability is on the gold side of 0.5."""
+    return float(np.mean((soft >= 0.5) == (gold > 0)))
+
+
+def build_student(config: DistillConfig, prepared: bilstm.Prepared) -> keras.Model:
+    """The BiLSTM compiled with the distillation loss around its usual loss."""
+    model = bilstm.build_model(config, prepared)
+    loss = DistillationLoss(
+        model.loss, soft_weight=config.soft_weight, temperature=config.temperature,
+        soft_loss=config.soft_loss,
+    )  # fmt: skip
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=1.0), loss=loss)
+    return model
+
+
+def distill(config: DistillConfig) -> Path:
+    """Trains the student and writes its run directory; returns it."""
+    check_config(config)
+    if config.run_name is None:
+        label_set = bilstm.label_set(config)
+        config = dataclasses.replace(
+            config, run_name=f"student-{label_set}-u{config.lstm_units}-s{config.seed}"
+        )
+    return bilstm.train(config, prepare_fn=prepare_student, build_fn=build_student)
+
+
+def main(argv=None) -> int:
+    setup_logging()
+    log.info("try it: %s", try_it_command(distill(parse_args(argv))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""A teacher's probabilities over many texts, computed once and cached on disk.
+
+Any run is a teacher (BiLSTM, BERT, TF-IDF, lexicon with a SavedModel, ensemble): its
+SavedModel's calibrated probabilities (after the run's temperature, before thresholds)
+are what a student learns. Labelling the training set and a transfer set with a
+fine-tuned MiniLM takes minutes on a CPU, so the result is kept in
+`<cache_dir>/teacher-labels/<teacher>-<texts>.npy`, keyed by the teacher's identity (a
+digest of its SavedModel's graph and variable index, which change whenever the model
+does, wherever the run directory lives) and by the texts. A further student run with
+the same teacher and texts reads the file; a retrained teacher or other texts miss it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from emotag.runs import layout
+
+log = logging.getLogger(__name__)
+
+# The files that pin what a SavedModel computes (the variable index holds each tensor's
+# checksum); the variable shards themselves are large and add nothing to the key.
+IDENTITY_FILES = ("saved_model.pb", "variables/variables.index", "fingerprint.pb")
+CHUNK = 4096  # texts per Predictor call between progress-bar updates
+
+
+def teacher_identity(run_dir: str | Path) -> str:
+    """A hex digest of what the run's SavedModel computes (see module docstring).
+
+    Raises:
+        NotARunError: When `run_dir` is not a run directory.
+        FileNotFoundError: When the run has no SavedModel.
+    """
+    run = layout.open_run(run_dir)
+    saved = run.saved_model
+    if not (saved / "saved_model.pb").is_file():
+        raise FileNotFoundError(
+            f"teacher {run.path} has no SavedModel ({saved}); a teacher must be servable"
+        )
+    digest = hashlib.sha256()
+    digest.update("\n".join(run.label_names).encode("utf-8"))
+    for name in IDENTITY_FILES:
+        path = saved / name
+        if path.is_file():
+            digest.update(name.encode("utf-8") + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def texts_digest(texts: Sequence[str]) -> str:
+    """A hex digest of the texts and their order."""
+    digest = hashlib.sha256(str(len(texts)).encode("ascii"))
+    for text in texts:
+        digest.update(text.encode("utf-8") + b"\0")
+    return digest.hexdigest()
+
+
+def cache_path(cache_dir: str | Path, teacher_id: str, texts_id: str) -> Path:
+    return Path(cache_dir) / "teacher-labels" / f"{teacher_id[:20]}-{texts_id[:20]}.npy"
+
+
+def label_texts(
+    run_dir: str | Path,
+    texts: Sequence[str],
+    cache_dir: str | Path,
+    what: str = "texts",
+    batch_size: int = 256,
+) -> np.ndarray:
+    """The teacher's (len(texts), labels) probabilities, from the cache or computed.
+
+    Args:
+        run_dir: the teacher run.
+        texts: the texts to label.
+        cache_dir: where `teacher-labels/` lives.
+        what: what the texts are, for the log and the progress bar ("train").
+        batch_size: texts per SavedModel call.
+
+    Returns:
+        float32 probabilities, one row per text.
+    """
+    teacher_id, texts_id = teacher_identity(run_dir), texts_digest(texts)
+    path = cache_path(cache_dir, teacher_id, texts_id)
+    if path.is_file():
+        probs = np.load(path)
+        if probs.shape[0] == len(texts):
+            log.info("teacher %s on %d %s: cached in %s", run_dir, len(texts), what, path)
+            return probs
+        log.warning("%s holds %d rows for %d texts; labelling again", path, len(probs), len(texts))
+    from tqdm.auto import tqdm
+
+    from emotag.serving.predictor import Predictor
+
+    predictor = Predictor.load(run_dir, batch_size=batch_size)
+    probs = np.zeros((len(texts), len(predictor.label_names)), dtype="float32")
+    with tqdm(total=len(texts), desc=f"teacher {Path(run_dir).name}: {what}", unit="text") as bar:
+        for start in range(0, len(texts), CHUNK):
+            chunk = list(texts[start : start + CHUNK])
+            probs[start : start + len(chunk)] = predictor.predict_proba(chunk, errors="skip")
+            bar.update(len(chunk))
+    if np.isnan(probs).any():
+        raise ValueError(f"teacher {run_dir} could not score some {what} (NaN probabilities)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npy")
+    np.save(tmp, probs)
+    os.replace(tmp, path)  # a killed run leaves no half-written cache entry
+    path.with_suffix(".json").write_text(
+        json.dumps({"teacher": str(Path(run_dir).resolve()), "texts": what, "rows": len(texts)})
+    )
+    log.info("teacher %s on %d %s: cached in %s", run_dir, len(texts), what, path)
+    return probs
+
+
+def teacher_probabilities(
+    runs: Sequence[str | Path],
+    texts: Sequence[str],
+    cache_dir: str | Path,
+    label_names: Sequence[str],
+    what: str = "texts",
+) -> np.ndarray:
+    """The mean probabilities of several teachers (each cached on its own).
+
+    Raises:
+        ValueError: When a teacher's labels differ from the student's `label_names`.
+    """
+    total = None
+    for run_dir in runs:
+        names = layout.open_run(run_dir).label_names
+        if tuple(names) != tuple(label_names):
+            raise ValueError(
+                f"teacher {run_dir} predicts {list(names)}, but the student's data has "
+                f"{list(label_names)}; a teacher must share the student's label set"
+            )
+        probs = label_texts(run_dir, texts, cache_dir, what)
+        total = probs if total is None else total + probs
+    return total / len(runs)

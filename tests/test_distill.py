@@ -1,0 +1,233 @@
+"""Distillation: the soft-target loss, the transfer set, the teacher cache, a student run."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from emotag.distill.teacher import label_texts, teacher_identity, texts_digest
+from emotag.distill.transfer import (
+    MASK,
+    AugmentRates,
+    Deduplicator,
+    augment_text,
+    augmented_copies,
+    read_unlabeled,
+)
+from emotag.models.losses import ClassBalancedFocalLoss, DistillationLoss
+
+GOLD = np.array([[1.0, 0.0], [0.0, 0.0]], "float32")
+TEACHER = np.array([[0.8, 0.3], [0.1, 0.9]], "float32")
+STUDENT = np.array([[0.7, 0.2], [0.4, 0.6]], "float32")
+HAS_GOLD = np.array([[1.0], [0.0]], "float32")  # row 2 is a transfer-set text
+Y = np.concatenate([GOLD, TEACHER, HAS_GOLD], axis=1)
+
+
+def bce(target, p):
+    return -(target * np.log(p) + (1 - target) * np.log(1 - p))
+
+
+def test_distillation_loss_by_hand():
+    loss = DistillationLoss(keras.losses.BinaryCrossentropy(), soft_weight=0.25)
+    row1 = 0.75 * bce(GOLD[0], STUDENT[0]).mean() + 0.25 * bce(TEACHER[0], STUDENT[0]).mean()
+    row2 = 0.25 * bce(TEACHER[1], STUDENT[1]).mean()  # no gold term without gold labels
+    assert float(loss(Y, STUDENT)) == pytest.approx((row1 + row2) / 2, rel=1e-5)
+
+
+def test_distillation_loss_temperature_and_mse_by_hand():
+    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    sigmoid = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    hot = DistillationLoss(soft_weight=1.0, temperature=2.0)  # soft term only
+    expected = [
+        4 * bce(sigmoid(logit(TEACHER[i]) / 2), sigmoid(logit(STUDENT[i]) / 2)).mean()
+        for i in range(2)
+    ]
+    assert float(hot(Y, STUDENT)) == pytest.approx(np.mean(expected), rel=1e-5)
+    mse = DistillationLoss(soft_weight=1.0, soft_loss="mse")
+    expected = [np.mean((logit(STUDENT[i]) - logit(TEACHER[i])) ** 2) for i in range(2)]
+    assert float(mse(Y, STUDENT)) == pytest.approx(np.mean(expected), rel=1e-5)
+
+
+def test_distillation_loss_gold_only_equals_the_gold_loss_on_labelled_rows():
+    gold_loss = ClassBalancedFocalLoss(class_weights=[2.0, 0.5], gamma=0.0)
+    loss = DistillationLoss(gold_loss, soft_weight=0.0)
+    per_row = gold_loss.call(GOLD, STUDENT).numpy() * HAS_GOLD[:, 0]
+    assert float(loss(Y, STUDENT)) == pytest.approx(per_row.mean(), rel=1e-5)
+
+
+def test_distillation_loss_round_trips_config_and_keras_file(tmp_path):
+    loss = DistillationLoss(
+        ClassBalancedFocalLoss(class_weights=[2.0, 0.5], gamma=1.0), soft_weight=0.3,
+        temperature=1.5, soft_loss="mse",
+    )  # fmt: skip
+    again = DistillationLoss.from_config(loss.get_config())
+    assert float(again(Y, STUDENT)) == pytest.approx(float(loss(Y, STUDENT)))
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="sigmoid")(inputs))
+    model.compile(optimizer="adam", loss=loss)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert isinstance(loaded.loss, DistillationLoss)
+    assert loaded.loss.get_config() == loss.get_config()
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"soft_weight": 1.5}, {"temperature": 0.0}, {"soft_loss": "kl"}]
+)
+def test_distillation_loss_rejects_bad_settings(kwargs):
+    with pytest.raises(ValueError):
+        DistillationLoss(**kwargs)
+
+
+# --- the transfer set -------------------------------------------------------------------
+
+NEIGHBOURS = {"happy": ["glad"], "movie": ["film", "show"]}.get
+
+
+def neighbours(word):
+    return NEIGHBOURS(word, [])
+
+
+def test_augmentation_is_deterministic_for_a_seed():
+    texts = ["I am so happy about this movie", "what a sad day it was for us all"]
+    rates = AugmentRates(p_mask=0.3, p_sub=0.3, p_ng=0.5)
+    first = list(augmented_copies(texts, 3, seed=7, rates=rates, neighbours=neighbours))
+    again = list(augmented_copies(texts, 3, seed=7, rates=rates, neighbours=neighbours))
+    other = list(augmented_copies(texts, 3, seed=8, rates=rates, neighbours=neighbours))
+    assert first == again and len(first) == 6
+    assert first != other
+
+
+def test_augmentation_rules():
+    rng = np.random.default_rng(0)
+    text = "I am so happy about this movie"
+    masked = augment_text(text, rng, AugmentRates(p_mask=1.0, p_sub=0.0, p_ng=0.0), neighbours)
+    assert masked == " ".join([MASK] * 7)
+    swapped = augment_text(text, rng, AugmentRates(p_mask=0.0, p_sub=1.0, p_ng=0.0), neighbours)
+    words = swapped.split()
+    assert words[3] == "glad" and words[6] in ("film", "show") and words[:3] == ["I", "am", "so"]
+    for _ in range(20):  # always an n-gram: 1-5 contiguous words of the text
+        gram = augment_text(text, rng, AugmentRates(0.0, 0.0, p_ng=1.0), neighbours)
+        assert 1 <= len(gram.split()) <= 5 and gram in text
+    with pytest.raises(ValueError):
+        AugmentRates(p_mask=0.7, p_sub=0.7)
+
+
+def simple_keys(texts):
+    return [" ".join(t.lower().replace("!", " ").split()) for t in texts]
+
+
+def test_no_dev_or_test_text_enters_the_transfer_set():
+    dedup = Deduplicator(simple_keys, held_out=["So happy today", "what a day"],
+                         seen=["I love it"])  # fmt: skip
+    kept = dedup.filter(
+        ["so HAPPY today!", "a new text", "i love it", "a new text", "What  a day", "  ", "new"]
+    )
+    assert kept == ["a new text", "new"]
+    assert dedup.dropped == {"held_out": 2, "repeat": 2, "empty": 1}
+    limited = Deduplicator(simple_keys, held_out=[]).filter(["a", "b", "c"], limit=2, chunk=1)
+    assert limited == ["a", "b"]
+
+
+def test_read_unlabeled_streams_lines_and_names_bad_bytes(tmp_path):
+    path = tmp_path / "u.txt"
+    path.write_bytes(b"\xef\xbb\xbffirst line\n\n  second  \n")
+    assert list(read_unlabeled(path)) == ["first line", "second"]
+    path.write_bytes(b"ok\nbad \xff byte\n")
+    lines = read_unlabeled(path)
+    assert next(lines) == "ok"
+    with pytest.raises(ValueError, match=r"u.txt:2: not valid UTF-8"):
+        next(lines)
+    with pytest.raises(FileNotFoundError):
+        list(read_unlabeled(tmp_path / "missing.txt"))
+
+
+# --- the teacher cache ------------------------------------------------------------------
+
+
+def test_teacher_labels_are_cached_and_reused(tiny_run_dir, tmp_path, monkeypatch):
+    from emotag.serving.predictor import Predictor
+
+    texts = ["I love this", "this is awful", "what?"]
+    first = label_texts(tiny_run_dir, texts, tmp_path)
+    expected = Predictor.load(tiny_run_dir).predict_proba(texts)
+    np.testing.assert_allclose(first, expected, rtol=1e-5, atol=1e-6)
+    assert len(list((tmp_path / "teacher-labels").glob("*.npy"))) == 1
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the cache should have been used")
+
+    monkeypatch.setattr(Predictor, "load", no_model)
+    np.testing.assert_array_equal(label_texts(tiny_run_dir, texts, tmp_path), first)
+    with pytest.raises(AssertionError, match="cache"):  # other texts: labelled anew
+        label_texts(tiny_run_dir, texts[:2], tmp_path)
+    assert texts_digest(texts) != texts_digest(texts[:2])
+    assert texts_digest(["ab", "c"]) != texts_digest(["a", "bc"])
+
+
+def test_a_changed_teacher_misses_the_cache(tiny_run_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "moved-teacher"
+    shutil.copytree(tiny_run_dir, copy)
+    assert teacher_identity(copy) == teacher_identity(tiny_run_dir)  # path does not matter
+    index = copy / "saved_model" / "variables" / "variables.index"
+    index.write_bytes(index.read_bytes() + b"\0")  # what retraining changes
+    assert teacher_identity(copy) != teacher_identity(tiny_run_dir)
+
+
+# --- a student, end to end --------------------------------------------------------------
+
+
+def test_tiny_teacher_to_student_end_to_end(tiny_run_dir, tiny_data_dir, tmp_path):
+    from conftest import serve_in_fresh_process
+    from emotag.data.goemotions import load_goemotions
+    from emotag.distill.student import DistillConfig, distill
+    from emotag.serving.predictor import Predictor
+
+    data = load_goemotions(str(tiny_data_dir))
+    unlabeled = tmp_path / "unlabeled.txt"
+    unlabeled.write_text(
+        "a brand new line about nothing\n"
+        + data.dev.texts[0].upper() + "\n"  # a dev text, differently cased: kept out
+        + data.test.texts[1] + "\n"
+        + "another fresh line\n"
+    )  # fmt: skip
+    config = DistillConfig(
+        teacher=[str(tiny_run_dir)], data_dir=str(tiny_data_dir), embeddings="random",
+        embedding_dim=8, lstm_units=4, attention_units=4, batch_size=16, min_count=1,
+        epochs=2, augment_multiple=1, unlabeled=str(unlabeled), soft_weight=0.7,
+        output_dir=str(tmp_path / "runs"), cache_dir=str(tmp_path / "cache"), verbose=0,
+    )  # fmt: skip
+    run = distill(config)
+    assert run.name == "student-fine-u4-s42"
+    info = json.loads((run / "run_info.json").read_text())
+    transfer = info["transfer_set"]
+    assert transfer["train"] == len(data.train.texts)
+    assert transfer["unlabeled"] == 2 and transfer["dropped"]["held_out"] >= 2
+    assert 0 < transfer["augmented"] <= len(data.train.texts)
+    assert info["teachers"][0]["identity"] == teacher_identity(tiny_run_dir)[:20]
+    assert info["epochs_run"] <= 2 and "stop_reason" in info
+    assert str(tiny_run_dir.resolve()) in (run / "MODEL_CARD.md").read_text()
+    saved = json.loads((run / "train_config.json").read_text())
+    assert saved["teacher"] == [str(tiny_run_dir)] and saved["soft_weight"] == 0.7
+    # Two cache entries (train, transfer) that a second student would reuse.
+    assert len(list((tmp_path / "cache" / "teacher-labels").glob("*.npy"))) == 2
+
+    texts = ["I love this so much", "this is awful"]
+    served = serve_in_fresh_process(run / "saved_model", texts)
+    expected = Predictor.load(run).predict_proba(texts)
+    np.testing.assert_allclose(served["probabilities"], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_distill_refuses_bad_settings_before_training(tiny_run_dir, tmp_path):
+    from emotag.distill.student import DistillConfig, check_config
+
+    good = dict(teacher=[str(tiny_run_dir)], output_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="soft-weight"):
+        check_config(DistillConfig(**good, soft_weight=2.0))
+    with pytest.raises(FileNotFoundError, match="unlabeled"):
+        check_config(DistillConfig(**good, unlabeled=str(tmp_path / "none.txt")))
+    with pytest.raises(Exception, match="not a run|run directory|No such"):
+        check_config(DistillConfig(teacher=[str(tmp_path)], output_dir=str(tmp_path)))
