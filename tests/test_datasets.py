@@ -322,3 +322,49 @@ def test_an_empty_test_table_is_refused(tmp_path):
     spec = DatasetSpec(dataset="csv", train_file=str(train), test_file=str(test))
     with pytest.raises(DataFormatError, match=r"test\.csv: no examples in the test split"):
         load_dataset(spec)
+
+
+def test_stratified_sample_keeps_the_rare_label_share_and_nests():
+    from emotag.data.goemotions import Split
+    from emotag.data.splits import stratified_sample
+
+    # Label 0 on rows 0-3 (two of them also label 1), label 1 on rows 2-19: rows 0-3
+    # belong to the rare label, so a sample of 10 holds 2 of them, give or take one
+    # (a random sample of 10 misses all four 4% of the time, and as often takes all).
+    labels = np.zeros((20, 2), np.float32)
+    labels[:4, 0] = 1
+    labels[2:, 1] = 1
+    split = Split([f"t{i}" for i in range(20)], labels, [str(i) for i in range(20)])
+    for seed in range(50):
+        sample = stratified_sample(split, 10, seed)
+        assert len(sample.ids) == 10 and sample.ids == sorted(sample.ids, key=int)
+        assert 1 <= sample.labels[:, 0].sum() <= 3
+        assert set(stratified_sample(split, 5, seed).ids) < set(sample.ids)  # nested
+    assert stratified_sample(split, 10, 3).ids == stratified_sample(split, 10, 3).ids
+    assert stratified_sample(split, 10, 3).ids != stratified_sample(split, 10, 4).ids
+    assert stratified_sample(split, 20, 0).ids == split.ids
+    for size in (0, 21):
+        with pytest.raises(ValueError, match=f"cannot sample {size} of 20"):
+            stratified_sample(split, size, 0)
+
+
+def test_train_size_samples_train_only(tiny_data_dir):
+    full = load_dataset(DatasetSpec(data_dir=str(tiny_data_dir)))
+    counts = full.train.labels.sum(axis=0)
+    samples = {
+        (size, seed): load_dataset(
+            DatasetSpec(data_dir=str(tiny_data_dir), train_size=size, subset_seed=seed)
+        )
+        for size in (20, 40)
+        for seed in (0, 1)
+    }
+    for (size, _), data in samples.items():
+        assert len(data.train.ids) == size and set(data.train.ids) <= set(full.train.ids)
+        assert (data.dev.ids, data.test.ids) == (full.dev.ids, full.test.ids)
+        # Every label with at least 160 / size training texts keeps one (8 for 20 of 160).
+        kept = data.train.labels.sum(axis=0)
+        assert (kept[counts >= len(full.train.ids) / size] > 0).all()
+    assert set(samples[20, 0].train.ids) < set(samples[40, 0].train.ids)
+    assert samples[40, 0].train.ids != samples[40, 1].train.ids
+    spec = DatasetSpec(data_dir="here", train_size=20, subset_seed=3).for_evaluation()
+    assert (spec.train_size, spec.subset_seed) == (None, 0)

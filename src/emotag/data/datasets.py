@@ -17,8 +17,10 @@ Datasets (`DatasetSpec.dataset`):
 
 Then, in this order, for every dataset: when there is no dev split, one is carved from
 train by seeded iterative stratification (`dev_fraction`, `split_seed`); `limit` keeps
-the first rows of train; `exclude_ids` drops training rows; `extra_train` rows are
-appended to train. Dev and test are never edited (`emotag.data.splits`).
+the first rows of train; `exclude_ids` drops training rows; `train_size` keeps a seeded,
+stratified sample of the rest (`subset_seed`; learning curves: for one seed, a smaller
+sample is part of a larger one); `extra_train` rows are appended to train. Dev and test
+are never edited (`emotag.data.splits`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotag.config import choice
+from emotag.config import choice, option, positive_int
 from emotag.data.goemotions import SPLITS, TAXONOMIES, DataFormatError, Dataset, load_goemotions
 from emotag.data.splits import (
     concat,
@@ -41,6 +43,7 @@ from emotag.data.splits import (
     read_extra_rows,
     read_id_list,
     replace_train,
+    stratified_sample,
     stratified_split,
     take,
 )
@@ -94,6 +97,10 @@ class DatasetSpec:
     split_seed: int = 0
     limit: int | None = None  # keep the first N training rows (smoke tests)
     exclude_ids: str | None = None  # drop these training ids (id column of a CSV, or one per line)
+    # keep a stratified sample of N training rows (after --limit and --exclude-ids; learning
+    # curves); None = all
+    train_size: int | None = option(None, type=positive_int)
+    subset_seed: int = 0  # seed of the --train-size sample (dev and test never change)
     extra_train: str | None = None  # TSV of extra training rows (`emotag augment` output)
 
     @classmethod
@@ -104,15 +111,16 @@ class DatasetSpec:
         return cls(**{k: v for k, v in values.items() if k in names})
 
     def for_evaluation(self, data_dir: str | None = None) -> DatasetSpec:
-        """The same dataset without the training-only edits (limit, exclusions, extras).
+        """The same dataset without the training-only edits (limit, exclusions, sample,
+        extras).
 
         Args:
             data_dir: replaces the spec's own when given (a run's paths may come from
                 another machine).
         """
         return dataclasses.replace(
-            self, limit=None, exclude_ids=None, extra_train=None,
-            data_dir=data_dir or self.data_dir,
+            self, limit=None, exclude_ids=None, train_size=None, subset_seed=0,
+            extra_train=None, data_dir=data_dir or self.data_dir,
         )  # fmt: skip
 
     @property
@@ -144,6 +152,10 @@ def load_dataset(spec: DatasetSpec) -> Dataset:
     train = limit_rows(data.train, spec.limit)
     if spec.exclude_ids:
         train = drop_ids(train, read_id_list(spec.exclude_ids))
+    if spec.train_size:
+        train = stratified_sample(train, spec.train_size, spec.subset_seed)
+        log.info("a stratified sample of %d training rows (seed %d)", spec.train_size,
+                 spec.subset_seed)  # fmt: skip
     if spec.extra_train:
         extra = read_extra_rows(spec.extra_train, data.label_names)
         log.info("adding %d extra training rows from %s", len(extra.texts), spec.extra_train)
