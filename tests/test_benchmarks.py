@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
-from emotag.benchmarks import label_quality, quality
+from emotag.benchmarks import label_quality, quality, trained_runs
 
 # A BiLSTM small enough to train in seconds (offline: random vectors, trained).
 TINY = ["epochs=1", "embeddings=random", "embedding_dim=8", "lstm_units=4",
@@ -21,14 +22,40 @@ def test_mean_std_is_mean_and_sample_std():
 
 
 def test_overrides_are_typed_like_the_config_and_checked():
-    parsed = quality.parse_overrides(
-        ["epochs=2", "dropout=0.25", "trainable_embeddings=yes", "max_len=None", "loss=bce"]
+    from emotag.training.baseline import BaselineConfig
+    from emotag.training.bilstm import TrainConfig
+
+    parsed = trained_runs.parse_overrides(
+        ["epochs=2", "dropout=0.25", "trainable_embeddings=yes", "max_len=None", "loss=bce"],
+        TrainConfig,
     )
     assert parsed == {"epochs": 2, "dropout": 0.25, "trainable_embeddings": True,
                       "max_len": None, "loss": "bce"}  # fmt: skip
     for bad in (["epoch=2"], ["epochs"]):
-        with pytest.raises(SystemExit, match="FIELD=VALUE"):
-            quality.parse_overrides(bad)
+        with pytest.raises(SystemExit, match="FIELD=VALUE with a TrainConfig field"):
+            trained_runs.parse_overrides(bad, TrainConfig)
+    assert trained_runs.parse_overrides(["c=1", "min_df=1"], BaselineConfig) == {
+        "c": "1", "min_df": 1,
+    }  # fmt: skip
+    with pytest.raises(SystemExit, match="--set-tfidf 'epochs=1'"):
+        trained_runs.parse_overrides(["epochs=1"], BaselineConfig, "--set-tfidf")
+
+
+def test_a_finished_run_is_reused_only_with_the_same_configuration(tmp_path):
+    from emotag.training.baseline import BaselineConfig
+
+    run = tmp_path / "run"
+    config = BaselineConfig(c="1", train_size=20, output_dir="elsewhere")
+    assert not trained_runs.is_finished(run, config)
+    run.mkdir()
+    (run / "run_info.json").write_text("{}")
+    saved = dataclasses.asdict(dataclasses.replace(config, output_dir=str(tmp_path)))
+    # A field added to the code after the run was trained counts as its default.
+    del saved["subset_seed"]
+    (run / "train_config.json").write_text(json.dumps(saved))
+    assert trained_runs.is_finished(run, config)
+    with pytest.raises(SystemExit, match="subset_seed: 0 there, 1 now"):
+        trained_runs.is_finished(run, dataclasses.replace(config, subset_seed=1))
 
 
 def test_unknown_experiment_names_are_refused(tmp_path):

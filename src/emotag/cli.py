@@ -51,6 +51,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "benchmark calibration": (
         "emotag.benchmarks.calibration", "threshold objectives and temperature scaling of runs"
     ),
+    "benchmark learning-curve": (
+        "emotag.benchmarks.learning_curve", "test macro-F1 by training size, four models"
+    ),
 }
 
 

@@ -33,16 +33,17 @@ from pathlib import Path
 
 import numpy as np
 
-from emotag.benchmarks.quality import (
+from emotag.benchmarks.quality import collect
+from emotag.benchmarks.trained_runs import (
     add_run_options,
     check_experiments,
-    collect,
     mean_std,
     parse_overrides,
     write_report,
 )
 from emotag.config import command_line, command_parser, setup_logging
 from emotag.data.datasets import DatasetSpec, load_dataset
+from emotag.training.bilstm import TrainConfig
 
 log = logging.getLogger("label_quality")
 
@@ -157,7 +158,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     setup_logging()
     args = parse_args(argv)
-    overrides = parse_overrides(args.set)
+    overrides = parse_overrides(args.set, TrainConfig)
     runs_dir = Path(args.runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
     issues = runs_dir / "audit" / "label_issues.csv"

@@ -22,19 +22,24 @@ benchmarks/results/quality.json and quality.md. Suites:
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
-import json
 import logging
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from emotag.analysis.comparison import read_predictions as read_run_predictions
+from emotag.benchmarks.trained_runs import (
+    add_run_options,
+    check_experiments,
+    is_finished,
+    mean_std,
+    parse_overrides,
+    run_figures,
+    significance,
+    write_report,
+)
 from emotag.config import command_line, command_parser, setup_logging
-from emotag.evaluation.intervals import paired_bootstrap
-from emotag.evaluation.metrics import macro_f1
 from emotag.runs import layout
 from emotag.training.bilstm import TrainConfig, train
 
@@ -65,147 +70,19 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
 }
 
 
-def parse_value(field: str, text: str):
-    """A --set value, typed like the TrainConfig field."""
-    kind = {f.name: f.type for f in dataclasses.fields(TrainConfig)}[field]
-    if text == "None":
-        return None
-    if kind.startswith("bool"):
-        return text.lower() in ("1", "true", "yes")
-    if kind.startswith("int"):
-        return int(text)
-    if kind.startswith("float"):
-        return float(text)
-    return text
-
-
-def parse_overrides(items: list[str]) -> dict:
-    """`--set KEY=VALUE ...` -> {field: typed value}; unknown fields are an error."""
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    overrides = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or key not in fields:
-            raise SystemExit(f"--set {item!r}: expected FIELD=VALUE with a TrainConfig field")
-        overrides[key] = parse_value(key, value)
-    return overrides
-
-
-# Fields that say where a run is written or how it reports progress, not what it trains.
-NOT_COMPARED = {"data_dir", "output_dir", "run_name", "verbose", "cache_dir", "backup_dir"}
-
-
 def run_experiment(name: str, overrides: dict, seed: int, runs_dir: Path, data_dir) -> Path:
     """Trains one (experiment, seed) unless its run directory already exists.
 
     Raises:
-        SystemExit: When an existing run was trained with another configuration (e.g. an
-            earlier default), which a resumed benchmark must not mix into its tables.
+        SystemExit: When an existing run was trained with another configuration
+            (`trained_runs.is_finished`).
     """
     run_dir = runs_dir / f"{name}-s{seed}"
     config = TrainConfig(
         data_dir=data_dir, seed=seed, output_dir=str(runs_dir), run_name=run_dir.name,
         **{"verbose": 2, **overrides},
     )  # fmt: skip
-    if (run_dir / layout.RUN_INFO).exists():
-        saved = json.loads((run_dir / layout.TRAIN_CONFIG).read_text())
-        wanted = dataclasses.asdict(config)
-        differ = sorted(k for k in wanted if k not in NOT_COMPARED and saved.get(k) != wanted[k])
-        if differ:
-            raise SystemExit(
-                f"{run_dir} was trained with another configuration ("
-                + ", ".join(f"{k}: {saved.get(k)!r} there, {wanted[k]!r} now" for k in differ)
-                + "); use another --runs-dir, or --report-only to tabulate what exists"
-            )
-        log.info("%s exists, reusing", run_dir)
-        return run_dir
-    return train(config)
-
-
-def read_predictions(run_dir: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(label names, gold multi-hot, probabilities) from a run's predictions_test.tsv."""
-    with open(run_dir / layout.predictions_name("test"), encoding="utf-8", newline="") as f:
-        rows = list(csv.reader(f, delimiter="\t"))
-    header, rows = rows[0], rows[1:]
-    labels = header[4:]
-    index = {name: j for j, name in enumerate(labels)}
-    gold = np.zeros((len(rows), len(labels)), dtype=bool)
-    for i, row in enumerate(rows):
-        for name in filter(None, row[2].split(",")):
-            gold[i, index[name]] = True
-    probs = np.array([[float(x) for x in row[4:]] for row in rows], dtype="float32")
-    return labels, gold, probs
-
-
-def run_figures(run_dir: Path) -> dict:
-    """Test figures of one run, plus the global-threshold variant from its dev calibration."""
-    metrics = json.loads((run_dir / layout.OVERALL_METRICS).read_text())
-    info = json.loads((run_dir / layout.RUN_INFO).read_text())
-    config = json.loads((run_dir / layout.TRAIN_CONFIG).read_text())
-    thresholds = json.loads((run_dir / layout.THRESHOLDS_JSON).read_text())
-    labels, gold, probs = read_predictions(run_dir)
-    global_pred = probs >= thresholds["global_threshold"]
-    return {
-        "macro_f1": metrics["macro"]["f1"],
-        "micro_f1": metrics["micro"]["f1"],
-        "macro_precision": metrics["macro"]["precision"],
-        "macro_recall": metrics["macro"]["recall"],
-        "global_threshold_macro_f1": float(macro_f1(gold, global_pred)),
-        "wall_time_s": info["wall_time_s"],
-        "best_epoch": info.get("best_epoch"),
-        "embeddings": config.get("embeddings"),
-        "dev_macro_f1": thresholds["dev_macro_f1"]["per_class"],
-        "per_class_f1": {row["label"]: row["f1"] for row in metrics["per_class"]},
-        "labels": labels,
-        "run_dir": str(run_dir),
-    }
-
-
-def significance(results: dict[str, dict[int, dict]], reference: str = "default") -> dict:
-    """Each experiment's test macro-F1 difference from `reference`, with a p-value.
-
-    Seeds are combined, not compared one by one: each experiment's macro-F1 is its mean
-    over its seeds, every run is scored on the same resampled test examples, and the
-    paired bootstrap (emotag.evaluation.intervals) tests the difference of those means.
-    Experiments scored on other test examples than the reference are left out.
-
-    Returns:
-        {experiment: {"difference", "interval": [lo, hi], "p_value"}}.
-    """
-    if reference not in results:
-        return {}
-
-    def predictions(name):
-        return [
-            read_run_predictions(Path(r["run_dir"]) / layout.predictions_name("test"))
-            for r in results[name].values()
-        ]
-
-    base = predictions(reference)
-    gold = base[0].gold
-    out = {}
-    for name in results:
-        if name == reference:
-            continue
-        other = predictions(name)
-        if any(p.gold.shape != gold.shape or (p.gold != gold).any() for p in other):
-            continue
-        test = paired_bootstrap(gold, [p.predicted for p in base], [p.predicted for p in other])
-        m = test["macro_f1"]
-        out[name] = {
-            "difference": float(m["difference"]),
-            "interval": [float(x) for x in m["interval"]],
-            "p_value": float(m["p_value"]),
-        }
-    return out
-
-
-def mean_std(values: list[float], digits: int = 4) -> str:
-    """'mean ± sample std' of the values (std 0 for one value), '-' for none."""
-    if not values:
-        return "-"
-    std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-    return f"{np.mean(values):.{digits}f} ± {std:.{digits}f}"
+    return run_dir if is_finished(run_dir, config) else train(config)
 
 
 def summarise(results: dict[str, dict[int, dict]]) -> dict:
@@ -242,7 +119,7 @@ def markdown(results: dict[str, dict[int, dict]], command: str) -> str:
         "| macro P | macro R | dev macro-F1 | train s |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    tests = significance(results)
+    tests = significance(results, "default")
     for name, row in table.items():
         lines.append(
             f"| {name} | {row['embeddings']} | {','.join(map(str, row['seeds']))} | "
@@ -288,35 +165,6 @@ def vs_default(test: dict | None) -> str:
     return f"{test['difference']:+.4f} ({test['p_value']:.3f}){star}"
 
 
-def add_run_options(parser: argparse.ArgumentParser, runs_dir: Path) -> None:
-    """The options of every benchmark that trains runs: seeds, data, output, what to train."""
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2],
-                        help="training seeds; each experiment trains one run per seed")  # fmt: skip
-    parser.add_argument("--data-dir", help="GoEmotions directory (None = $GOEMOTIONS_DIR, "
-                        "else a local cache, else a download)")  # fmt: skip
-    parser.add_argument("--runs-dir", default=str(runs_dir),
-                        help="where the runs are written (<experiment>-s<seed>/); existing "
-                        "ones are reused")  # fmt: skip
-    parser.add_argument("--out", default="benchmarks/results",
-                        help="directory of the report files (.json and .md)")  # fmt: skip
-    parser.add_argument(
-        "--experiments", nargs="+", metavar="NAME",
-        help="train only these experiments (e.g. to split the work between processes); "
-        "the tables still list every finished run",
-    )  # fmt: skip
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="training settings for every run as FIELD=VALUE (fields of "
-                        "emotag train bilstm), e.g. epochs=1")  # fmt: skip
-    parser.add_argument("--report-only", action="store_true", help="no training; tables only")
-
-
-def check_experiments(wanted: list[str] | None, known) -> None:
-    """Refuses --experiments names the benchmark does not have, before anything runs."""
-    unknown = sorted(set(wanted or ()) - set(known))
-    if unknown:
-        raise SystemExit(f"unknown experiments {unknown}; there are {sorted(known)}")
-
-
 def collect(experiments: dict[str, dict], args: argparse.Namespace) -> dict[str, dict[int, dict]]:
     """Trains each wanted (experiment, seed) run that does not exist yet (not with
     --report-only), then reads the figures of every finished one.
@@ -341,15 +189,6 @@ def collect(experiments: dict[str, dict], args: argparse.Namespace) -> dict[str,
     return results
 
 
-def write_report(out: str | Path, stem: str, payload: dict, table: str) -> None:
-    """Writes <out>/<stem>.json and <stem>.md, and prints the Markdown."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{stem}.json").write_text(json.dumps(payload, indent=2))
-    (out / f"{stem}.md").write_text(table)
-    print(table)
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     parser = command_parser(__doc__)
     parser.add_argument("--suite", nargs="+", default=["default", "embeddings", "pooling", "loss"],
@@ -363,7 +202,7 @@ def main(argv=None) -> int:
     setup_logging()
     args = parse_args(argv)
     check_experiments(args.experiments, [name for s in args.suite for name, _ in SUITES[s]])
-    base = parse_overrides(args.set)
+    base = parse_overrides(args.set, TrainConfig)
     reference = dataclasses.replace(TrainConfig(), **base)
     # The default configuration is the reference of every ablation; its embedding source
     # appears in the embeddings suite under its own name too.
@@ -380,7 +219,7 @@ def main(argv=None) -> int:
         "defaults": dataclasses.asdict(reference),
         "overrides": base,
         "summary": summarise(results),
-        "vs_default": significance(results),
+        "vs_default": significance(results, "default"),
         "runs": results,
     }
     write_report(args.out, "quality", payload, markdown(results, command))

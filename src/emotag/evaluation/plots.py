@@ -46,3 +46,38 @@ def plot_per_class_f1(report, path, title=None, reference=None):
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     return path
+
+
+def plot_learning_curves(curves, path, title=None, ylabel="test macro-F1"):
+    """One line per model: a score against the number of training texts (log axis), each
+    point the mean over seeds with a ± one-std error bar.
+
+    Args:
+        curves: {model name: [(training texts, mean, std), ...]}.
+        path: PNG destination.
+        title: optional figure title.
+        ylabel: what the scores are.
+
+    Returns:
+        `path`.
+    """
+    fig = Figure(figsize=(7, 4.5))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for name, points in curves.items():
+        sizes, means, stds = zip(*sorted(points), strict=True)
+        ax.errorbar(sizes, means, yerr=stds, marker="o", capsize=3, label=name)
+    ax.set_xscale("log")
+    sizes = sorted({size for points in curves.values() for size, _, _ in points})
+    ax.set_xticks(sizes, [f"{size:,}" for size in sizes])  # the sizes trained, not powers of 10
+    ax.minorticks_off()
+    ax.set_xlabel("training texts")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title)
+    if curves:
+        ax.legend(loc="lower right", fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return path
