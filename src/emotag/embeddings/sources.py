@@ -80,6 +80,8 @@ class EmbeddingResult:
     n_found: int  # words with a source vector
     n_words: int  # words with ids >= 2
     top_misses: list[str] = dataclasses.field(default_factory=list)  # most frequent first
+    # where the words came from: train or the open list (emotag.embeddings.vocabulary)
+    vocabulary: dict | None = None
 
     def summary(self) -> dict:
         """JSON-ready description without the matrix, for run configs and logs.
@@ -103,6 +105,7 @@ def build_embedding_matrix(
     dim: int | None = None,
     seed: int = 0,
     vocab_size: int | None = None,
+    known_vectors: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> EmbeddingResult:
     """Build the embedding matrix for a vocabulary from one source.
 
@@ -119,6 +122,8 @@ def build_embedding_matrix(
         seed: Seed for random rows, random init and gensim training.
         vocab_size: Number of rows; default ``max(word_index.values()) + 1``.
             Words with larger ids are left out.
+        known_vectors: The source's ``(vectors, found)`` for the words in id order, as
+            ``word_vectors`` returns them, when the caller has looked them up already.
 
     Returns:
         An ``EmbeddingResult``. For ``"random"`` every row is random and the
@@ -138,7 +143,9 @@ def build_embedding_matrix(
         found = np.zeros(len(words), bool)
         return _result(matrix.astype(np.float32), source, words, found, word_index, word_counts)
 
-    vectors, found = _source_vectors(words, source, train_token_lists, cache_dir, dim, seed)
+    if known_vectors is None:
+        known_vectors = _source_vectors(words, source, train_token_lists, cache_dir, dim, seed)
+    vectors, found = known_vectors
     found_vectors = vectors[found]
     if dim is not None and dim != vectors.shape[1]:
         found_vectors = _pca(found_vectors, dim)
@@ -169,11 +176,14 @@ def word_vectors(
     cache_dir: str | os.PathLike = "embeddings",
     train_token_lists: Sequence[Sequence[str]] | None = None,
     seed: int = 0,
+    dim: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The source's own vectors for ``words``, without PCA or filling of misses.
 
     For uses other than an embedding matrix, e.g. nearest-neighbour word substitution
-    (``emotag.augment.offline``).
+    (``emotag.augment.offline``), or for choosing the words of one
+    (``emotag.embeddings.vocabulary``). ``dim`` is the size of vectors trained here
+    (word2vec, fastText); other sources ignore it.
 
     Returns:
         ``(vectors, found)``: float32 ``(len(words), dim)`` (zeros where not found)
@@ -181,7 +191,7 @@ def word_vectors(
     """
     if source == "random":
         raise ValueError("the 'random' source has no word vectors")
-    return _source_vectors(list(words), source, train_token_lists, cache_dir, None, seed)
+    return _source_vectors(list(words), source, train_token_lists, cache_dir, dim, seed)
 
 
 def _source_vectors(words, source, train_token_lists, cache_dir, dim, seed):
@@ -204,15 +214,28 @@ def _source_vectors(words, source, train_token_lists, cache_dir, dim, seed):
             cache_dir=cache_dir,
         )
         return lookup_keyed_vectors(kv, words)
+    kv = pretrained_keyed_vectors(source, cache_dir)
+    if kv is None:
+        raise ValueError(
+            f"unknown embedding source {source!r}: use one of {sorted(EMBEDDING_SOURCES)} "
+            "or the path of an existing vector file"
+        )
+    return lookup_keyed_vectors(kv, words)
+
+
+def pretrained_keyed_vectors(source: str, cache_dir: str | os.PathLike = "embeddings"):
+    """The whole-word vectors of a GloVe Twitter source or vector file, else None.
+
+    Returns:
+        gensim ``KeyedVectors`` (keys in file order, which for GloVe and word2vec
+        releases is most frequent first), or None for the other named sources.
+    """
     if source.startswith("glove-twitter-") and source in EMBEDDING_SOURCES:
         path = keyed_vectors.ensure_glove_twitter(int(source.rsplit("-", 1)[1]), cache_dir)
-        return lookup_keyed_vectors(keyed_vectors.load_keyed_vectors(path), words)
-    if Path(source).is_file():
-        return lookup_keyed_vectors(keyed_vectors.load_keyed_vectors(source), words)
-    raise ValueError(
-        f"unknown embedding source {source!r}: use one of {sorted(EMBEDDING_SOURCES)} "
-        "or the path of an existing vector file"
-    )
+        return keyed_vectors.load_keyed_vectors(path)
+    if source not in EMBEDDING_SOURCES and Path(source).is_file():
+        return keyed_vectors.load_keyed_vectors(source)
+    return None
 
 
 def lookup_keyed_vectors(

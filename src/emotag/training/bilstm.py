@@ -54,7 +54,8 @@ import tensorflow as tf
 from emotag.config import StepLog, choice, option, parse_config, positive_int, setup_logging
 from emotag.data.datasets import DatasetSpec, load_dataset
 from emotag.data.goemotions import Dataset
-from emotag.embeddings.sources import EmbeddingResult, build_embedding_matrix
+from emotag.embeddings.sources import EmbeddingResult
+from emotag.embeddings.vocabulary import OPEN_VOCAB_SIZE, VOCABULARIES, build_vocabulary
 from emotag.evaluation.scoring import CalibrationSpec, calibrate_and_score
 from emotag.models.bilstm import build_bilstm_classifier
 from emotag.models.export import export_saved_model
@@ -123,7 +124,14 @@ class TrainConfig(DatasetSpec, CalibrationSpec):
     # tokens kept per text; None = the --length-percentile of training token counts
     max_len: int | None = None
     length_percentile: float = 99.0  # max_len when None: this percentile of training lengths
-    min_count: int = 2  # rarer training words map to <unk>
+    min_count: int = 2  # rarer training words map to <unk> (open: only those without a vector)
+    # closed: training words seen --min-count times, all else <unk>; open: also every word
+    # the embedding source has a vector for, rare training words and the --open-vocab-size
+    # most frequent words beyond train (emotag.embeddings.vocabulary)
+    vocabulary: str = choice("closed", VOCABULARIES)
+    # words of the open list (wordfreq English for subword sources, a vector file's first
+    # words) --vocabulary open takes; 30k reach words seen once per million
+    open_vocab_size: int = option(OPEN_VOCAB_SIZE, type=positive_int)
     seed: int = 42  # seed of initial weights, shuffling, dropout and vectors trained here
     output_dir: str = "artifacts"  # the run is written to <output_dir>/<run_name>/
     run_name: str | None = None  # None = bilstm-<taxonomy or dataset>-<embeddings>-s<seed>
@@ -178,30 +186,32 @@ def prepare(config: TrainConfig) -> Prepared:
     preprocess = (
         PreprocessConfig.tweet() if config.tweet_preprocessing else PreprocessConfig()
     ).resolved()
+    normalizer = TextNormalizer(preprocess)
+    # Every training word and its count; build_vocabulary applies --min-count.
     tokenizer = WordTokenizer.fit(
-        data.train.texts,
-        TextNormalizer(preprocess),
-        min_count=config.min_count,
-        length_percentile=config.length_percentile,
+        data.train.texts, normalizer, min_count=1, length_percentile=config.length_percentile
     )
     if config.max_len:
         tokenizer.max_len = config.max_len
-    encoder = TextEncoder(preprocess, tokenizer)
-    log.info("vocabulary %d words, max_len %d", tokenizer.vocab_size, tokenizer.max_len)
 
     train_tokens = None
     if config.embeddings in ("word2vec", "fasttext"):
-        batches = iter_token_lists(data.train.texts, encoder.normalizer)
+        batches = iter_token_lists(data.train.texts, normalizer)
         train_tokens = [tokens for batch in batches for tokens in batch]
-    embedding = build_embedding_matrix(
-        tokenizer.word_index,
+    tokenizer, embedding = build_vocabulary(
+        tokenizer,
         config.embeddings,
-        word_counts=tokenizer.word_counts,
+        config.vocabulary,
+        min_count=config.min_count,
+        open_size=config.open_vocab_size,
+        normalizer=normalizer,
         train_token_lists=train_tokens,
         cache_dir=config.cache_dir,
         dim=config.embedding_dim,
         seed=config.seed,
     )
+    encoder = TextEncoder(preprocess, tokenizer)
+    log.info("vocabulary %d words, max_len %d", tokenizer.vocab_size, tokenizer.max_len)
     log.info("embeddings %s: %s", config.embeddings, embedding.summary())
 
     x_train, x_dev, x_test = (encoder.encode(s.texts) for s in (data.train, data.dev, data.test))
