@@ -103,6 +103,29 @@ def test_quality_benchmark_trains_resumes_and_reports(tiny_data_dir, tmp_path, m
 
 
 @pytest.mark.slow
+def test_quality_benchmark_distill_suite(tiny_data_dir, tiny_run_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # embedding and teacher caches land here
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    argv = ["--data-dir", str(tiny_data_dir), "--suite", "distill", "--seeds", "0",
+            "--experiments", "default", "distill", "--teacher", str(tiny_run_dir),
+            "--report-name", "distillation", "--runs-dir", str(runs), "--out", str(out),
+            "--set", *TINY, "soft_weight=0.8"]  # fmt: skip
+    quality.main(argv)
+    report = json.loads((out / "distillation.json").read_text())
+    assert sorted(report["runs"]) == ["default", "distill"]  # the others were not asked for
+    student = json.loads((runs / "distill-s0" / "train_config.json").read_text())
+    assert student["teacher"] == [str(tiny_run_dir)] and student["soft_weight"] == 0.8
+    assert student["augment_multiple"] == 1 and student["lstm_units"] == 4
+    plain = json.loads((runs / "default-s0" / "train_config.json").read_text())
+    assert "soft_weight" not in plain  # an undistilled run ignores the student-only flags
+    table = (out / "distillation.md").read_text()
+    teacher_f1 = json.loads((tiny_run_dir / "run_info.json").read_text())["test_macro_f1"]
+    assert f"| teacher: {tiny_run_dir.name} | | - | {teacher_f1:.4f} |" in table
+    assert "vs default (p)" in table and "| distill | random | 0 |" in table
+    assert not (out / "quality.md").exists()
+
+
+@pytest.mark.slow
 def test_label_quality_benchmark_end_to_end(tiny_data_dir, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     runs, out = tmp_path / "runs", tmp_path / "out"

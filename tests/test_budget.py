@@ -53,9 +53,17 @@ def test_tiny_run_records_its_budget_and_why_it_stopped(tiny_data_dir, tmp_path)
     from emotag.training.bilstm import TrainConfig, train
 
     config = TrainConfig(
-        data_dir=str(tiny_data_dir), embeddings="random", embedding_dim=8, lstm_units=4,
-        attention_units=4, batch_size=16, min_count=1, patience=1, output_dir=str(tmp_path),
-        run_name="budget", verbose=0,
+        data_dir=str(tiny_data_dir),
+        embeddings="random",
+        embedding_dim=8,
+        lstm_units=4,
+        attention_units=4,
+        batch_size=16,
+        min_count=1,
+        patience=1,
+        output_dir=str(tmp_path),
+        run_name="budget",
+        verbose=0,
     )  # fmt: skip  (epochs=None: the cap comes from the data size)
     info = json.loads((train(config) / "run_info.json").read_text())
     budget = info["epoch_budget"]

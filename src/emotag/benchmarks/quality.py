@@ -17,6 +17,10 @@ benchmarks/results/quality.json and quality.md. Suites:
 - pooling: attention vs masked mean / max pooling;
 - loss: class-balanced focal vs plain BCE;
 - thresholds: per-class vs one global threshold (from the default runs; no training).
+- distill: students of --teacher RUN (emotag distill) with an augmented transfer set,
+  on the training texts only, and at 128 units, beside the undistilled default and the
+  teachers' own rows; e.g. `--suite distill --teacher artifacts/ens --report-name
+  distillation` (--set also takes the student's flags, e.g. soft_weight=0.8).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from emotag.benchmarks.trained_runs import (
     write_report,
 )
 from emotag.config import command_line, command_parser, setup_logging
+from emotag.distill.student import DistillConfig, distill
 from emotag.runs import layout
 from emotag.training.bilstm import TrainConfig, train
 
@@ -67,21 +72,41 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
     ],
     "pooling": [("pool-mean", {"pooling": "mean"}), ("pool-max", {"pooling": "max"})],
     "loss": [("loss-bce", {"loss": "bce"})],
+    # Students of --teacher (emotag distill), beside the undistilled default: with an
+    # augmented transfer set (1 copy of train), on the training texts only, at 128 units.
+    "distill": [
+        ("default", {}),
+        ("distill", {"augment_multiple": 1}),
+        ("distill-train-only", {"augment_multiple": 0}),
+        ("distill-u128", {"augment_multiple": 1, "lstm_units": 128}),
+    ],
+}
+# Flags only a student has; an undistilled experiment drops them from --set.
+DISTILL_ONLY = {f.name for f in dataclasses.fields(DistillConfig)} - {
+    f.name for f in dataclasses.fields(TrainConfig)
 }
 
 
-def run_experiment(name: str, overrides: dict, seed: int, runs_dir: Path, data_dir) -> Path:
+def run_experiment(
+    name: str, overrides: dict, seed: int, runs_dir: Path, data_dir, teacher=None
+) -> Path:
     """Trains one (experiment, seed) unless its run directory already exists.
+
+    Experiments named distill* train a student of `teacher` (run directories).
 
     Raises:
         SystemExit: When an existing run was trained with another configuration
             (`trained_runs.is_finished`).
     """
     run_dir = runs_dir / f"{name}-s{seed}"
-    config = TrainConfig(
-        data_dir=data_dir, seed=seed, output_dir=str(runs_dir), run_name=run_dir.name,
-        **{"verbose": 2, **overrides},
-    )  # fmt: skip
+    common = dict(data_dir=data_dir, seed=seed, output_dir=str(runs_dir), run_name=run_dir.name)
+    if name.startswith("distill"):
+        if not teacher:
+            raise SystemExit(f"experiment {name} needs --teacher RUN")
+        config = DistillConfig(teacher=list(teacher), **common, **{"verbose": 2, **overrides})
+        return run_dir if is_finished(run_dir, config) else distill(config)
+    overrides = {k: v for k, v in overrides.items() if k not in DISTILL_ONLY}
+    config = TrainConfig(**common, **{"verbose": 2, **overrides})
     return run_dir if is_finished(run_dir, config) else train(config)
 
 
@@ -104,7 +129,7 @@ def summarise(results: dict[str, dict[int, dict]]) -> dict:
     return table
 
 
-def markdown(results: dict[str, dict[int, dict]], command: str) -> str:
+def markdown(results: dict[str, dict[int, dict]], command: str, teachers=None) -> str:
     table = summarise(results)
     lines = [
         "# Quality benchmark (GoEmotions test, thresholds from dev)",
@@ -126,6 +151,12 @@ def markdown(results: dict[str, dict[int, dict]], command: str) -> str:
             f"{row['macro_f1']} | {vs_default(tests.get(name))} | {row['micro_f1']} | "
             f"{row['macro_precision']} | {row['macro_recall']} | {row['dev_macro_f1']} | "
             f"{row['wall_time_s']} |"
+        )
+    for name, row in (teachers or {}).items():
+        lines.append(
+            f"| teacher: {name} | | - | {row['macro_f1']:.4f} | | {row['micro_f1']:.4f} | "
+            f"{row['macro_precision']:.4f} | {row['macro_recall']:.4f} | "
+            f"{row['dev_macro_f1']:.4f} | {row['wall_time_s']:.0f} |"
         )
     lines += [
         "",
@@ -183,7 +214,9 @@ def collect(experiments: dict[str, dict], args: argparse.Namespace) -> dict[str,
         for seed in args.seeds:
             run_dir = runs_dir / f"{name}-s{seed}"
             if wanted and not args.report_only:
-                run_dir = run_experiment(name, overrides, seed, runs_dir, args.data_dir)
+                run_dir = run_experiment(
+                    name, overrides, seed, runs_dir, args.data_dir, args.teacher
+                )
             if (run_dir / layout.RUN_INFO).exists():
                 results.setdefault(name, {})[seed] = run_figures(run_dir)
     return results
@@ -194,6 +227,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--suite", nargs="+", default=["default", "embeddings", "pooling", "loss"],
                         choices=sorted(SUITES), help="experiment suites to train and "
                         "tabulate (see above)")  # fmt: skip
+    parser.add_argument("--teacher", action="append", metavar="RUN",
+                        help="teacher run of the distill suite (repeatable: averaged)")  # fmt: skip
+    parser.add_argument("--report-name", default="quality",
+                        help="report files: <out>/<name>.json and .md")  # fmt: skip
     add_run_options(parser, Path("artifacts") / "bench")
     return parser.parse_args(argv)
 
@@ -202,17 +239,20 @@ def main(argv=None) -> int:
     setup_logging()
     args = parse_args(argv)
     check_experiments(args.experiments, [name for s in args.suite for name, _ in SUITES[s]])
-    base = parse_overrides(args.set, TrainConfig)
-    reference = dataclasses.replace(TrainConfig(), **base)
+    base = parse_overrides(args.set, DistillConfig)
+    reference = dataclasses.replace(
+        TrainConfig(), **{k: v for k, v in base.items() if k not in DISTILL_ONLY}
+    )
     # The default configuration is the reference of every ablation; its embedding source
     # appears in the embeddings suite under its own name too.
     experiments = {
         name: {**base, **edits}
         for suite in args.suite
         for name, edits in SUITES[suite]
-        if not edits or any(getattr(reference, k) != v for k, v in edits.items())
+        if not edits or any(getattr(reference, k, None) != v for k, v in edits.items())
     }
     results = collect(experiments, args)
+    teachers = {Path(t).name: run_figures(Path(t)) for t in args.teacher or ()}
     command = command_line("benchmarks/quality.py", argv)
     payload = {
         "command": command,
@@ -221,8 +261,9 @@ def main(argv=None) -> int:
         "summary": summarise(results),
         "vs_default": significance(results, "default"),
         "runs": results,
+        "teachers": teachers,
     }
-    write_report(args.out, "quality", payload, markdown(results, command))
+    write_report(args.out, args.report_name, payload, markdown(results, command, teachers))
     return 0
 
 
