@@ -110,7 +110,11 @@ def build_transfer_set(config: DistillConfig, prepared: bilstm.Prepared) -> tupl
     texts: list[str] = []
     counts = {"augmented": 0, "unlabeled": 0}
     if config.augment_multiple:
-        words = sorted(prepared.tokenizer.word_index, key=prepared.tokenizer.word_index.get)
+        # Plain words only: no <unk>, [name] placeholders or <number>-style tokens.
+        words = sorted(
+            (w for w in prepared.tokenizer.word_index if w.replace("'", "").isalpha()),
+            key=prepared.tokenizer.word_index.get,
+        )
         vectors = prepared.embedding.matrix[[prepared.tokenizer.word_index[w] for w in words]]
         swap = NeighbourSubstitution(words, vectors)
         rates = AugmentRates(config.p_mask, config.p_sub, config.p_ng)
