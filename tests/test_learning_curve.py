@@ -20,18 +20,12 @@ from emotag.benchmarks import learning_curve
 from emotag.benchmarks.trained_runs import mean_std
 from emotag.data.datasets import DatasetSpec, load_dataset
 from emotag.runs import layout
-from emotag.training.bilstm import TrainConfig
 
 # A BiLSTM small enough to train in seconds (offline: random vectors, trained).
 TINY = ["epochs=1", "embeddings=random", "embedding_dim=8", "lstm_units=4",
         "attention_units=4", "batch_size=16", "min_count=1", "verbose=0"]  # fmt: skip
 TINY_TFIDF = ["c=1", "ngram_range=1-1", "min_df=1"]
 MODELS = ["bilstm-closed", "bilstm-open", "tfidf-lr", "minilm"]
-# Both BiLSTM curves set --vocabulary (issue 16, item 1).
-needs_vocabulary = pytest.mark.skipif(
-    "vocabulary" not in {f.name for f in dataclasses.fields(TrainConfig)},
-    reason="emotag train bilstm has no --vocabulary yet",
-)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # Upstream's ekman_mapping.json: Ekman's six emotions (plus neutral) over the fine labels.
 EKMAN = {
@@ -82,7 +76,6 @@ def test_sizes_are_numbers_or_full_and_models_are_known(tiny_data_dir, tmp_path)
     assert learning_curve.run_name("tfidf-lr", "full", 0) == "tfidf-lr-full-s0"
 
 
-@needs_vocabulary
 def test_learning_curve_end_to_end(tiny_data_dir, tmp_path, monkeypatch):
     real = learning_curve.Model.trainer
     monkeypatch.setattr(learning_curve.Model, "trainer",
@@ -169,7 +162,6 @@ def test_learning_curve_end_to_end(tiny_data_dir, tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-@needs_vocabulary
 def test_learning_curve_trains_every_real_model(tiny_data_dir, tmp_path, monkeypatch):
     from test_bert import write_tiny_hf_bert
 
