@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from emotag.evaluation.metrics import macro_f1, per_class_f1
-from emotag.evaluation.objectives import OBJECTIVES, fit_thresholds, objective_score
+from emotag.evaluation.objectives import OBJECTIVES, fit_all_objectives, objective_score
 from emotag.runs.layout import THRESHOLDS_JSON, THRESHOLDS_NPY
 from emotag.runs.thresholds import apply_thresholds
 
@@ -221,7 +221,8 @@ def calibrate(probs, y_true, grid=None, global_grid=None, fallback=0.5, objectiv
         global_grid: candidates for the global threshold; None for `DEFAULT_GRID`.
         fallback: threshold for classes without dev positives.
         objective: what the per-class thresholds maximise (`emotag.evaluation.objectives`):
-            "macro" (each class's F1, exact), "micro" or "jaccard" (coordinate ascent).
+            "macro" (each class's F1, exact), "micro" or "jaccard" (coordinate ascent,
+            `fit_all_objectives`: never below another objective's thresholds on dev).
 
     Returns:
         `Calibration`. `dev_scores` (dev macro-F1) holds the variants `fixed_0.5`,
@@ -243,7 +244,7 @@ def calibrate(probs, y_true, grid=None, global_grid=None, fallback=0.5, objectiv
     thresholds = search.thresholds
     plain, with_rule = scores["per_class"], scores["per_class_at_least_one"]
     if objective != "macro":
-        thresholds = fit_thresholds(objective, probs, y_true)
+        thresholds = fit_all_objectives(probs, y_true, search.thresholds)[objective]
         plain, with_rule = (
             objective_score(objective, y_true, apply_thresholds(probs, thresholds, at_least_one=a))
             for a in (False, True)

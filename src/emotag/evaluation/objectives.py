@@ -8,6 +8,13 @@ then repeatedly move each class's threshold to its best grid value with the othe
 fixed, until a full round changes nothing. Each step is exact on the grid and the
 objective never decreases. SemEval-2018 E-c ranks systems by Jaccard accuracy
 (Mohammad et al., SemEval 2018), where macro-tuned thresholds over-predict rare labels.
+
+The grid is coarser than the macro search's exact cuts and the ascent stops at a local
+optimum, so on a small dev set it can end below the macro thresholds on its own
+objective. `fit_all_objectives` therefore climbs from the best single threshold and
+from the macro thresholds, keeps the better ending, then lets each objective take
+whichever of the fitted sets scores highest on it: on dev, every objective's thresholds
+score at least as well on it as any other objective's.
 """
 
 from __future__ import annotations
@@ -73,7 +80,11 @@ def _jaccard_column_scores(probs, y, thresholds, c, grid):
     return jac.mean(axis=0)
 
 
-def fit_thresholds(objective: str, probs, y_true, grid=GRID) -> np.ndarray:
+# Objectives fitted by coordinate ascent -> each grid value's score for one class.
+COLUMN_SCORES = {"micro": _micro_column_scores, "jaccard": _jaccard_column_scores}
+
+
+def fit_thresholds(objective: str, probs, y_true, grid=GRID, starts=()) -> np.ndarray:
     """Per-class thresholds maximising micro-F1 or Jaccard on dev (coordinate ascent).
 
     Args:
@@ -81,28 +92,64 @@ def fit_thresholds(objective: str, probs, y_true, grid=GRID) -> np.ndarray:
         probs: `(n, C)` dev probabilities.
         y_true: `(n, C)` 0/1 dev labels.
         grid: candidate thresholds, float32.
+        starts: further `(C,)` thresholds to climb from besides the best single grid
+            threshold; the best ending is returned, so it never scores below any start.
 
     Returns:
         float32 `(C,)` thresholds.
     """
-    column_scores = {"micro": _micro_column_scores, "jaccard": _jaccard_column_scores}
-    if objective not in column_scores:
+    if objective not in COLUMN_SCORES:
         raise ValueError(f"coordinate ascent fits 'micro' or 'jaccard', got {objective!r}")
     probs = np.asarray(probs, dtype=np.float32)
     y = np.asarray(y_true)
     grid = np.asarray(grid, dtype=np.float32)
-    thresholds = np.full(probs.shape[1], _best_global(objective, probs, y, grid), np.float32)
+    single = np.full(probs.shape[1], _best_global(objective, probs, y, grid), np.float32)
+    endings = [_climb(objective, probs, y, t, grid) for t in (single, *starts)]
+    return max(endings, key=lambda ending: ending[1])[0]  # the first of equals
+
+
+def _climb(objective, probs, y, start, grid) -> tuple[np.ndarray, float]:
+    """Coordinate ascent from `start`: (thresholds, their dev score)."""
+    thresholds = np.array(start, dtype=np.float32)  # a copy: the ascent edits it
     best = objective_score(objective, y, apply_thresholds(probs, thresholds))
     for _ in range(MAX_ROUNDS):
         improved = False
         for c in range(probs.shape[1]):
-            scores = column_scores[objective](probs, y, thresholds, c, grid)
+            scores = COLUMN_SCORES[objective](probs, y, thresholds, c, grid)
             i = int(np.argmax(scores))
             if scores[i] > best + 1e-12:
                 thresholds[c], best, improved = grid[i], float(scores[i]), True
         if not improved:
             break
-    return thresholds
+    return thresholds, best
+
+
+def fit_all_objectives(probs, y_true, macro_thresholds) -> dict[str, np.ndarray]:
+    """Dev-tuned thresholds for every objective, each the best on dev for its own.
+
+    Args:
+        probs: `(n, C)` dev probabilities.
+        y_true: `(n, C)` 0/1 dev labels.
+        macro_thresholds: `(C,)` the exact per-class macro-F1 search's thresholds
+            (`emotag.evaluation.calibration.best_threshold_per_class`).
+
+    Returns:
+        {"macro", "micro", "jaccard": float32 `(C,)` thresholds}. Micro's and Jaccard's
+        are climbed from the best single threshold and from the macro thresholds
+        (`fit_thresholds(starts=...)`), then each keeps whichever of the three sets
+        scores highest on it (its own on a tie).
+    """
+    probs = np.asarray(probs, dtype=np.float32)
+    y = np.asarray(y_true)
+    macro = np.asarray(macro_thresholds, dtype=np.float32)
+    fitted = {"macro": macro}
+    fitted.update({o: fit_thresholds(o, probs, y, starts=[macro]) for o in COLUMN_SCORES})
+    chosen = {"macro": macro}
+    for objective in COLUMN_SCORES:
+        candidates = [fitted[objective]] + [t for o, t in fitted.items() if o != objective]
+        scores = [objective_score(objective, y, apply_thresholds(probs, t)) for t in candidates]
+        chosen[objective] = candidates[int(np.argmax(scores))]
+    return chosen
 
 
 def objective_table(probs, y_true, thresholds_by_objective: dict, at_least_one=False) -> dict:

@@ -12,7 +12,7 @@ import numpy as np
 from emotag.config import choice
 from emotag.data.goemotions import GoEmotions
 from emotag.evaluation.calibration import Calibration, calibrate
-from emotag.evaluation.objectives import OBJECTIVES, fit_thresholds, objective_table
+from emotag.evaluation.objectives import OBJECTIVES, fit_all_objectives, objective_table
 from emotag.evaluation.reliability import apply_temperature, choose_temperature
 from emotag.evaluation.reports import evaluate_probabilities
 from emotag.runs.layout import LABELS, OVERALL_METRICS
@@ -102,15 +102,19 @@ def calibrate_and_score(
     return calibration, report
 
 
+def objective_thresholds(dev_probs, dev_labels) -> dict:
+    """The thresholds `calibrate(objective=...)` tunes on dev, for each objective.
+
+    Returns:
+        {"macro", "micro", "jaccard": float32 `(C,)` thresholds}.
+    """
+    return fit_all_objectives(dev_probs, dev_labels, calibrate(dev_probs, dev_labels).thresholds)
+
+
 def objective_costs(dev_probs, dev_labels, test_probs, test_labels) -> dict:
     """Test scores of thresholds tuned on dev for each objective, by every objective.
 
     Returns:
         {tuned for: {scored by: test value}} over "macro", "micro", "jaccard".
     """
-    thresholds = {
-        "macro": calibrate(dev_probs, dev_labels).thresholds,
-        "micro": fit_thresholds("micro", dev_probs, dev_labels),
-        "jaccard": fit_thresholds("jaccard", dev_probs, dev_labels),
-    }
-    return objective_table(test_probs, test_labels, thresholds)
+    return objective_table(test_probs, test_labels, objective_thresholds(dev_probs, dev_labels))
