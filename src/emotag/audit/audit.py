@@ -109,7 +109,8 @@ def bilstm_fit_predict(config: AuditConfig) -> tuple[FitPredict, Dataset]:
     spec = {f.name: getattr(config, f.name) for f in dataclasses.fields(DatasetSpec)}
     train_config = TrainConfig(
         **{k: v for k, v in spec.items() if k in {f.name for f in dataclasses.fields(TrainConfig)}},
-        embeddings=config.embeddings, embedding_dim=config.embedding_dim, epochs=config.epochs, patience=2,
+        embeddings=config.embeddings, embedding_dim=config.embedding_dim, epochs=config.epochs,
+        patience=2,
         lstm_units=config.lstm_units, attention_units=config.lstm_units,
         batch_size=config.batch_size, seed=config.seed, cache_dir=config.cache_dir, verbose=0,
     )  # fmt: skip
