@@ -1,5 +1,6 @@
 """Resumable training: persisted early stopping, stale temp dirs, SIGKILL + restart,
-and distribution strategies on two logical CPU devices."""
+and distribution strategies on two logical CPU devices (the multiworker strategy:
+test_multiworker.py)."""
 
 from __future__ import annotations
 
@@ -278,24 +279,4 @@ def test_mirrored_strategy_on_two_logical_cpus(tiny_data_dir, tmp_path):
                           capture_output=True, text=True, timeout=900)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "strategy mirrored, 2 replica(s)" in proc.stderr
-    assert (tmp_path / "ft" / "saved_model").is_dir()
-
-
-@pytest.mark.slow
-def test_multiworker_strategy_single_worker(tiny_data_dir, tmp_path):
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    tf_config = {
-        "cluster": {"worker": [f"127.0.0.1:{port}"]},
-        "task": {"type": "worker", "index": 0},
-    }
-    command = _train_command(tiny_data_dir, tmp_path, "--epochs", "1", "--batch-size", "16",
-                             "--strategy", "multiworker")  # fmt: skip
-    proc = subprocess.run(command, env={**_env(), "TF_CONFIG": json.dumps(tf_config)},
-                          capture_output=True, text=True, timeout=900)  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "strategy multiworker, 1 replica(s)" in proc.stderr
     assert (tmp_path / "ft" / "saved_model").is_dir()

@@ -1,6 +1,6 @@
-"""Two real training workers on loopback (`--strategy multiworker`, TF_CONFIG): they
-finish, agree on the weights, and one chief writes the run; one worker SIGKILLed
-mid-run, what the other does, and the resume when both are started again.
+"""Real training workers on loopback (`--strategy multiworker`, TF_CONFIG): one worker
+alone; two that finish, agree on the weights, and one chief writes the run; one worker
+SIGKILLed mid-run, what the other does, and the resume when both are started again.
 
 Run by hand to see the timings: `pytest -m slow -s tests/test_multiworker.py`.
 """
@@ -19,7 +19,9 @@ from pathlib import Path
 import pytest
 
 INJECT = Path(__file__).resolve().parent / "fault_injection.py"
-EPOCHS = 3
+TRAIN = Path(__file__).resolve().parents[1] / "src" / "train_biLSTM.py"
+# Two: the killed worker dies after epoch 1 and the resumed cluster runs epoch 2.
+EPOCHS = 2
 # What the user sees when a peer is gone: TensorFlow's health check of the cluster.
 PEER_LOST = ("UnavailableError", "failed to connect", "Socket closed", "Connection reset",
              "CancelledError", "peer", "Collective ops is aborted")  # fmt: skip
@@ -44,14 +46,15 @@ def _flags(data_dir, out_dir, *extra):
     ]  # fmt: skip
 
 
-def _start(flags, log_path, tf_config=None, kill_at="none"):
-    """Starts a training process (through tests/fault_injection.py) logging to a file,
-    so a chatty process never blocks on a full pipe."""
+def _start(flags, log_path, tf_config=None, kill_at="none", script=None):
+    """Starts a training process (through tests/fault_injection.py, or `script`) logging
+    to a file, so a chatty process never blocks on a full pipe."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     if tf_config is not None:
         env["TF_CONFIG"] = json.dumps(tf_config)
+    command = [str(script)] if script else [str(INJECT), kill_at]
     with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, str(INJECT), kill_at, *flags], env=env,
+        proc = subprocess.Popen([sys.executable, *command, *flags], env=env,
                                 stdout=subprocess.DEVNULL, stderr=log)  # fmt: skip
     proc.log_path = log_path
     return proc
@@ -93,17 +96,29 @@ def _digests(log):
     return [line.split("sha256 ")[1].split()[0] for line in log.splitlines() if "sha256" in line]
 
 
+@pytest.fixture(scope="module")
+def one_worker(tiny_data_dir, tmp_path_factory):
+    """`src/train_biLSTM.py --strategy multiworker` with a cluster of one worker, run
+    once for the module: (output dir, return code, log, seconds it ran)."""
+    out = tmp_path_factory.mktemp("one-worker")
+    tf_config = {"cluster": {"worker": [f"127.0.0.1:{_free_ports(1)[0]}"]},
+                 "task": {"type": "worker", "index": 0}}  # fmt: skip
+    flags = _flags(tiny_data_dir, out, "--strategy", "multiworker")
+    proc = _start(flags, out / "one.log", tf_config, script=TRAIN)
+    (code,), (log,), (seconds,) = _finish([proc], timeout=900)
+    return out, code, log, seconds
+
+
 @pytest.mark.slow
-def test_two_workers_train_one_model_and_the_chief_writes_it(tiny_data_dir, tmp_path):
-    one = _start(_flags(tiny_data_dir, tmp_path / "one"), tmp_path / "one.log")
-    codes, logs, (one_worker,) = _finish([one], timeout=900)
-    assert codes == [0], logs[0][-3000:]
+def test_two_workers_train_one_model_and_the_chief_writes_it(one_worker, tiny_data_dir, tmp_path):
+    _, code, log, one_alone = one_worker
+    assert code == 0, log[-3000:]
 
     flags = _flags(tiny_data_dir, tmp_path / "two", "--strategy", "multiworker")
     codes, logs, seconds = _finish(_start_cluster(flags, tmp_path / "logs"), timeout=900)
     two_workers = max(seconds)
     assert codes == [0, 0], "\n=====\n".join(log[-3000:] for log in logs)
-    print(f"\nwall time, {EPOCHS} epochs of the tiny data: one worker {one_worker:.0f} s, "
+    print(f"\nwall time, {EPOCHS} epochs of the tiny data: one worker {one_alone:.0f} s, "
           f"two workers on loopback {two_workers:.0f} s")  # fmt: skip
 
     assert all("strategy multiworker, 2 replica(s)" in log for log in logs)
@@ -121,6 +136,14 @@ def test_two_workers_train_one_model_and_the_chief_writes_it(tiny_data_dir, tmp_
     from emotag.training.fault_tolerance import weights_digest
 
     assert weights_digest(keras.models.load_model(run / "model.keras")) == chief[0]
+
+
+@pytest.mark.slow
+def test_multiworker_strategy_single_worker(one_worker):
+    out, code, log, _ = one_worker
+    assert code == 0, log[-3000:]
+    assert "strategy multiworker, 1 replica(s)" in log
+    assert (out / "mw" / "saved_model").is_dir()
 
 
 @pytest.mark.slow
