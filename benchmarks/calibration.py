@@ -2,6 +2,7 @@
 
 Usage:
     python benchmarks/calibration.py --models artifacts/<run> ...
+    python benchmarks/calibration.py --semeval-style /tmp/semeval-style  # synthetic E-c files
     python benchmarks/calibration.py --help     # every flag with its default
 
 The same command as `emotag benchmark calibration`; the code is `emotag.benchmarks.calibration`.
