@@ -215,7 +215,7 @@ def collect(experiments: dict[str, dict], args: argparse.Namespace) -> dict[str,
             run_dir = runs_dir / f"{name}-s{seed}"
             if wanted and not args.report_only:
                 run_dir = run_experiment(
-                    name, overrides, seed, runs_dir, args.data_dir, args.teacher
+                    name, overrides, seed, runs_dir, args.data_dir, getattr(args, "teacher", None)
                 )
             if (run_dir / layout.RUN_INFO).exists():
                 results.setdefault(name, {})[seed] = run_figures(run_dir)
