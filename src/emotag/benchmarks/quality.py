@@ -196,13 +196,16 @@ def vs_default(test: dict | None) -> str:
     return f"{test['difference']:+.4f} ({test['p_value']:.3f}){star}"
 
 
-def collect(experiments: dict[str, dict], args: argparse.Namespace) -> dict[str, dict[int, dict]]:
+def collect(
+    experiments: dict[str, dict], args: argparse.Namespace, teacher: list[str] | None = None
+) -> dict[str, dict[int, dict]]:
     """Trains each wanted (experiment, seed) run that does not exist yet (not with
     --report-only), then reads the figures of every finished one.
 
     Args:
         experiments: name -> TrainConfig overrides, in table order.
         args: parsed options of `add_run_options`.
+        teacher: teacher runs of the distill* experiments (`--teacher`).
 
     Returns:
         {name: {seed: run_figures(run_dir)}} for the runs that exist.
@@ -215,7 +218,7 @@ def collect(experiments: dict[str, dict], args: argparse.Namespace) -> dict[str,
             run_dir = runs_dir / f"{name}-s{seed}"
             if wanted and not args.report_only:
                 run_dir = run_experiment(
-                    name, overrides, seed, runs_dir, args.data_dir, getattr(args, "teacher", None)
+                    name, overrides, seed, runs_dir, args.data_dir, teacher
                 )
             if (run_dir / layout.RUN_INFO).exists():
                 results.setdefault(name, {})[seed] = run_figures(run_dir)
@@ -251,7 +254,7 @@ def main(argv=None) -> int:
         for name, edits in SUITES[suite]
         if not edits or any(getattr(reference, k, None) != v for k, v in edits.items())
     }
-    results = collect(experiments, args)
+    results = collect(experiments, args, args.teacher)
     teachers = {Path(t).name: run_figures(Path(t)) for t in args.teacher or ()}
     command = command_line("benchmarks/quality.py", argv)
     payload = {
