@@ -147,7 +147,7 @@ def prepare_student(config: DistillConfig) -> bilstm.Prepared:
         pack_targets(train.labels, soft_train, has_gold=True),
         pack_targets(np.zeros_like(soft_transfer), soft_transfer, has_gold=False),
     ])  # fmt: skip
-    ids = prepared.encoder.encode(list(train.texts)) + prepared.encoder.encode(transfer)
+    ids = prepared.train_ids + prepared.encoder.encode(transfer)
     prepared.train_ds = make_dataset(ids, targets, config.batch_size, shuffle_seed=config.seed)
     prepared.info.update(
         teachers=[
@@ -178,7 +178,7 @@ def build_student(config: DistillConfig, prepared: bilstm.Prepared) -> keras.Mod
         model.loss, soft_weight=config.soft_weight, temperature=config.temperature,
         soft_loss=config.soft_loss,
     )  # fmt: skip
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=1.0), loss=loss)
+    model.compile(optimizer=model.optimizer, loss=loss)  # build_model's Adam, not yet built
     return model
 
 

@@ -162,6 +162,7 @@ class Prepared:
     tokenizer: WordTokenizer
     encoder: TextEncoder
     embedding: EmbeddingResult
+    train_ids: list[np.ndarray]  # the training texts' token ids, unpadded
     train_ds: tf.data.Dataset
     dev_ds: tf.data.Dataset
     test_ds: tf.data.Dataset
@@ -216,7 +217,7 @@ def prepare(config: TrainConfig) -> Prepared:
 
     x_train, x_dev, x_test = (encoder.encode(s.texts) for s in (data.train, data.dev, data.test))
     return Prepared(
-        data, preprocess, tokenizer, encoder, embedding,
+        data, preprocess, tokenizer, encoder, embedding, x_train,
         train_ds=make_dataset(
             x_train, data.train.labels, config.batch_size, shuffle_seed=config.seed
         ),
