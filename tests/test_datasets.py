@@ -368,3 +368,20 @@ def test_train_size_samples_train_only(tiny_data_dir):
     assert samples[40, 0].train.ids != samples[40, 1].train.ids
     spec = DatasetSpec(data_dir="here", train_size=20, subset_seed=3).for_evaluation()
     assert (spec.train_size, spec.subset_seed) == (None, 0)
+
+
+def test_read_lines_streams_and_names_bad_bytes_like_read_text(tmp_path):
+    from emotag.data.textfile import DataFormatError, read_lines, read_text
+
+    path = tmp_path / "lines.txt"
+    path.write_bytes(b"\xef\xbb\xbfone\r\ntwo\n\nthree")
+    assert list(read_lines(path)) == ["one", "two", "", "three"]
+    path.write_bytes(b"ok\nab\xffc\n")
+    lines = read_lines(path)
+    assert next(lines) == "ok"
+    expected = f"{path}:2: not valid UTF-8 (byte 0xff at column 3); re-save the file as UTF-8"
+    with pytest.raises(DataFormatError) as streamed:
+        next(lines)
+    with pytest.raises(DataFormatError) as whole:
+        read_text(path)
+    assert str(streamed.value) == str(whole.value) == expected

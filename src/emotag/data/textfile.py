@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -23,7 +24,28 @@ def read_text(path: str | Path, strip_bom: bool = True) -> str:
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
         column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
-        raise DataFormatError(
-            f"{path}:{line}: not valid UTF-8 (byte 0x{data[err.start]:02x} at column "
-            f"{column}); re-save the file as UTF-8"
-        ) from None
+        raise _not_utf8(path, line, column, data[err.start]) from None
+
+
+def read_lines(path: str | Path) -> Iterator[str]:
+    """The file's lines decoded as UTF-8, streamed (a leading byte-order mark dropped),
+    without their line ends.
+
+    Raises:
+        DataFormatError: When a line is not valid UTF-8, naming the file, line, column
+            and byte, as `read_text` does.
+    """
+    with Path(path).open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as err:
+                raise _not_utf8(path, number, err.start + 1, raw[err.start]) from None
+            yield text.rstrip("\r\n")
+
+
+def _not_utf8(path: str | Path, line: int, column: int, byte: int) -> DataFormatError:
+    return DataFormatError(
+        f"{path}:{line}: not valid UTF-8 (byte 0x{byte:02x} at column {column}); "
+        "re-save the file as UTF-8"
+    )

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotag.data.textfile import DataFormatError
+from emotag.data.textfile import read_lines
 
 log = logging.getLogger(__name__)
 
@@ -114,17 +114,9 @@ def read_unlabeled(path: str | Path) -> Iterator[str]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"--unlabeled: no file {path}")
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, 1):
-            try:
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
-            except UnicodeDecodeError as err:
-                raise DataFormatError(
-                    f"{path}:{number}: not valid UTF-8 (byte 0x{raw[err.start]:02x}); "
-                    "re-save the file as UTF-8"
-                ) from None
-            if line:
-                yield line
+    for line in read_lines(path):
+        if line.strip():
+            yield line.strip()
 
 
 class Deduplicator:
