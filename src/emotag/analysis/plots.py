@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from emotag.evaluation.reliability import BINS, expected_calibration_error, reliability_bins
+from emotag.evaluation.reliability import BINS, reliability_figure
 
 
 def _figure(width: float, height: float) -> tuple[Figure, object]:
@@ -172,21 +172,7 @@ def plot_reliability(gold, probs, title: str = "Reliability", bins: int = BINS) 
         title: figure title (the ECE is appended).
         bins: equal-width probability bins.
     """
-    b = reliability_bins(probs, gold, bins)
-    used = b["count"] > 0
-    centers = (b["edges"][:-1] + b["edges"][1:]) / 2
-    fig, ax = _figure(4.5, 4.5)
-    ax.plot([0, 1], [0, 1], linestyle="--", color="gray", label="perfectly calibrated")
-    ax.bar(centers[used], b["frequency"][used], width=1 / bins, alpha=0.6, edgecolor="black",
-           label="observed frequency")  # fmt: skip
-    ax.plot(b["confidence"][used], b["frequency"][used], marker="o", color="tab:red",
-            label="mean forecast")  # fmt: skip
-    ece = expected_calibration_error(probs, gold, bins)
-    ax.set(xlabel="predicted probability", ylabel="observed frequency", xlim=(0, 1),
-           ylim=(0, 1), title=f"{title} (ECE {ece:.4f})")  # fmt: skip
-    ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    return fig
+    return reliability_figure(probs, gold, title, bins, size=4.5, dpi=80)
 
 
 def plot_failure_rates(table: pd.DataFrame, title: str = "Behavioural failure rates") -> Figure:

@@ -136,15 +136,17 @@ def choose_temperature(dev_probs, dev_labels) -> tuple[float, dict]:
     return (fitted if info["kept"] else 1.0), info
 
 
-def plot_reliability(probs, y_true, path: str | Path, title: str = "Reliability", bins=BINS):
-    """Writes a reliability diagram: observed frequency per bin against the diagonal."""
+def reliability_figure(probs, y_true, title: str = "Reliability", bins=BINS, size: float = 5.0,
+                       dpi: int = 100):
+    """A reliability diagram of every (text, label) probability on a bare Agg `Figure`:
+    observed frequency per bin against the diagonal, the ECE in the title."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     b = reliability_bins(probs, y_true, bins)
     used = b["count"] > 0
     centers = (b["edges"][:-1] + b["edges"][1:]) / 2
-    fig = Figure(figsize=(5, 5))
+    fig = Figure(figsize=(size, size), dpi=dpi)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
@@ -155,7 +157,12 @@ def plot_reliability(probs, y_true, path: str | Path, title: str = "Reliability"
     ece = expected_calibration_error(probs, y_true, bins)
     ax.set(xlabel="predicted probability", ylabel="observed frequency", xlim=(0, 1),
            ylim=(0, 1), title=f"{title} (ECE {ece:.4f})")  # fmt: skip
-    ax.legend(loc="upper left")
+    ax.legend(loc="upper left", fontsize="small")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    return fig
+
+
+def plot_reliability(probs, y_true, path: str | Path, title: str = "Reliability", bins=BINS):
+    """Writes `reliability_figure` to `path` (a PNG in the run directory) and returns it."""
+    reliability_figure(probs, y_true, title, bins).savefig(path)
     return Path(path)
