@@ -67,3 +67,36 @@ def make_dataset(
     steps = bucketed_batch_count(lengths, batch_size, boundaries)
     ds = ds.apply(tf.data.experimental.assert_cardinality(steps))
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+class LengthSorted:
+    """Texts' ids ordered by length for prediction, so each batch pads to a length near
+    its texts' own (in text order a batch of 256 nearly always holds one long comment);
+    `predict` gives the rows back in the texts' order.
+
+    Args:
+        ids: one int array of token ids per text (unpadded).
+        batch_size: texts per batch.
+
+    Example:
+    ```python
+    dev = LengthSorted(x_dev)
+    probs = dev.predict(model)                     # rows in x_dev's order
+    ValidationMacroF1(dev.dataset, dev.sorted(y_dev))  # rows in the dataset's order
+    ```
+    """
+
+    def __init__(self, ids: list[np.ndarray], batch_size: int = 256):
+        self.order = np.argsort([len(x) for x in ids], kind="stable")
+        self.dataset = make_dataset([ids[i] for i in self.order], None, batch_size)
+
+    def sorted(self, rows) -> np.ndarray:
+        """`rows` (one per text, in the texts' order) in the dataset's order."""
+        return np.asarray(rows)[self.order]
+
+    def predict(self, model) -> np.ndarray:
+        """`model.predict` over the dataset, rows in the texts' order."""
+        sorted_rows = model.predict(self.dataset, verbose=0)
+        rows = np.empty_like(sorted_rows)
+        rows[self.order] = sorted_rows
+        return rows

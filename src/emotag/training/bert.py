@@ -44,7 +44,7 @@ from emotag.models.export import export_saved_model
 from emotag.runs import layout
 from emotag.runs.info import write_run_info
 from emotag.runs.writer import RunWriter, try_it_command
-from emotag.text.batching import bucketed_batch_count, make_dataset
+from emotag.text.batching import LengthSorted, bucketed_batch_count, make_dataset
 from emotag.training.callbacks import VERBOSE_CHOICES, progress_verbosity, selection_callbacks
 from emotag.training.losses import make_loss
 from emotag.training.schedules import WarmupLinearDecay
@@ -112,17 +112,6 @@ def short_name(spec: str) -> str:
 def steps_per_epoch(lengths: np.ndarray, batch_size: int, boundaries: tuple[int, ...]) -> int:
     """Batches `make_dataset` yields per epoch: each length bucket ends with a partial one."""
     return bucketed_batch_count(lengths, batch_size, boundaries)
-
-
-def predict_by_length(model: keras.Model, ids: list[np.ndarray]) -> np.ndarray:
-    """Probabilities in the order of `ids`, computed on length-sorted batches (less padding)."""
-    order = np.argsort([len(x) for x in ids], kind="stable")
-    sorted_probs = model.predict(
-        make_dataset([ids[i] for i in order], None, PREDICT_BATCH), verbose=0
-    )
-    probs = np.empty_like(sorted_probs)
-    probs[order] = sorted_probs
-    return probs
 
 
 class StepTimeLogger(keras.callbacks.Callback):
@@ -248,10 +237,9 @@ def train(config: TrainConfig) -> Path:
         sum(int(np.prod(w.shape)) for w in model.non_trainable_weights),
     )
 
-    dev_order = np.argsort([len(x) for x in x_dev], kind="stable")
-    dev_sorted = make_dataset([x_dev[i] for i in dev_order], None, PREDICT_BATCH)
+    dev = LengthSorted(x_dev, PREDICT_BATCH)
     callbacks = [
-        *selection_callbacks(dev_sorted, data.dev.labels[dev_order], config.patience),
+        *selection_callbacks(dev.dataset, dev.sorted(data.dev.labels), config.patience),
         StepTimeLogger(steps, every=50),
     ]
     fit_started = time.time()
@@ -267,7 +255,8 @@ def train(config: TrainConfig) -> Path:
     phase = StepLog(log)
     with RunWriter(config.output_dir, run_name) as run:
         phase.start("predicting dev and test")
-        dev_probs, test_probs = predict_by_length(model, x_dev), predict_by_length(model, x_test)
+        test = LengthSorted(x_test, PREDICT_BATCH)
+        dev_probs, test_probs = dev.predict(model), test.predict(model)
         phase.start("calibrating thresholds on dev, scoring test")
         calibration, report = calibrate_and_score(
             run.path, data, dev_probs, test_probs, title=f"{run_name}: test per-class F1",

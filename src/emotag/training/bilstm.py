@@ -63,7 +63,7 @@ from emotag.models.fused_bilstm import FusedBiLSTMClassifier, can_fuse
 from emotag.runs import layout
 from emotag.runs.info import write_run_info
 from emotag.runs.writer import RunWriter, try_it_command
-from emotag.text.batching import make_dataset
+from emotag.text.batching import LengthSorted, make_dataset
 from emotag.text.preprocessing import PreprocessConfig, TextNormalizer
 from emotag.text.tokenizer import TextEncoder, WordTokenizer, iter_token_lists
 from emotag.training.backup import (
@@ -164,8 +164,8 @@ class Prepared:
     embedding: EmbeddingResult
     train_ids: list[np.ndarray]  # the training texts' token ids, unpadded
     train_ds: tf.data.Dataset
-    dev_ds: tf.data.Dataset
-    test_ds: tf.data.Dataset
+    dev: LengthSorted  # dev and test ids in length order, for prediction
+    test: LengthSorted
     # further run_info.json entries (a distilled student names its teachers and transfer set)
     info: dict = dataclasses.field(default_factory=dict)
 
@@ -221,8 +221,8 @@ def prepare(config: TrainConfig) -> Prepared:
         train_ds=make_dataset(
             x_train, data.train.labels, config.batch_size, shuffle_seed=config.seed
         ),
-        dev_ds=make_dataset(x_dev, None, 256),
-        test_ds=make_dataset(x_test, None, 256),
+        dev=LengthSorted(x_dev),
+        test=LengthSorted(x_test),
     )  # fmt: skip
 
 
@@ -249,7 +249,8 @@ def build_model(config: TrainConfig, prepared: Prepared) -> keras.Model:
 def selection_callbacks(config: TrainConfig, prepared: Prepared) -> list[keras.callbacks.Callback]:
     """Dev macro-F1 at tuned thresholds each epoch, early stopping on it, best weights kept."""
     patience = prepared.budget(config).patience
-    return dev_f1_selection(prepared.dev_ds, prepared.data.dev.labels, patience)
+    dev = prepared.dev
+    return dev_f1_selection(dev.dataset, dev.sorted(prepared.data.dev.labels), patience)
 
 
 def train(config: TrainConfig, prepare_fn=None, build_fn=None) -> Path:
@@ -295,7 +296,9 @@ def train(config: TrainConfig, prepare_fn=None, build_fn=None) -> Path:
     backup = TrainingBackup(
         backup_dir / "keras", save_freq=config.backup_every, workers=role.workers
     )
-    callbacks = [ValidationMacroF1(prepared.dev_ds, prepared.data.dev.labels), stopper, backup]
+    dev = prepared.dev
+    selector = ValidationMacroF1(dev.dataset, dev.sorted(prepared.data.dev.labels))
+    callbacks = [selector, stopper, backup]
     stopped = (int(stopper.load() and stopper.stopped),)
     if role.workers > 1:  # all train on, unless every worker's run had stopped
         stopped = smallest_across_workers(strategy, stopped)
@@ -354,11 +357,10 @@ def write_run(
     """
     data, encoder, tokenizer = prepared.data, prepared.encoder, prepared.tokenizer
     preprocess, embedding = prepared.preprocess, prepared.embedding
-    dev_ds, test_ds = prepared.dev_ds, prepared.test_ds
     phase = StepLog(log)
     with RunWriter(config.output_dir, run_name) as run:
         phase.start("predicting dev and test")
-        dev_probs, test_probs = model.predict(dev_ds, verbose=0), model.predict(test_ds, verbose=0)
+        dev_probs, test_probs = prepared.dev.predict(model), prepared.test.predict(model)
         phase.start("calibrating thresholds on dev, scoring test")
         calibration, report = calibrate_and_score(
             run.path, data, dev_probs, test_probs, title=f"{run_name}: test per-class F1",
