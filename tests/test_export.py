@@ -31,3 +31,27 @@ def test_tfsm_layer_serves_raw_strings_inside_a_keras_model(tiny_run_dir):
     np.testing.assert_allclose(
         model.predict(tf.constant(TEXTS), verbose=0), expected, rtol=1e-5, atol=1e-6
     )
+
+
+def test_saved_model_stores_each_variable_once(tiny_run_dir):
+    import keras
+    import tensorflow as tf
+
+    import emotag.models.layers  # noqa: F401  registers the custom layers
+    import emotag.training.losses  # noqa: F401
+    from emotag.models.fused_bilstm import FusedBiLSTMClassifier, can_fuse
+    from emotag.runs import layout
+
+    model = keras.saving.load_model(tiny_run_dir / layout.MODEL_KERAS, compile=False)
+    assert can_fuse(model)  # the SavedModel holds the model and its fused serving twin
+    fused = FusedBiLSTMClassifier(model)
+    # Every variable of the model (weights and dropout seed states) and of its twin.
+    expected = sum(int(np.prod(v.shape)) for v in [*model.variables, *fused.variables])
+    reader = tf.train.load_checkpoint(str(tiny_run_dir / "saved_model" / "variables" / "variables"))
+    stored = sum(
+        int(np.prod(shape))
+        for key, shape in reader.get_variable_to_shape_map().items()
+        if key.endswith("VARIABLE_VALUE")
+    )
+    # Keras' exporter alone stores every model variable twice (keras-team/keras#23553).
+    assert stored == expected

@@ -165,7 +165,27 @@ def export_saved_model(
 
     archive.add_endpoint("label_names", label_names_fn)
     add_calibration_endpoint(archive, objective, temperature)
+    store_variables_once(archive)
     archive.write_out(str(path), verbose=False)
+
+
+def store_variables_once(archive: keras.export.ExportArchive) -> None:
+    """Makes `archive` save each tracked Keras variable once instead of twice.
+
+    Keras 3 (3.15 at least; keras-team/keras#23553) saves a tracked model's variables
+    under `variables/` as the `keras.Variable` wrappers `track()` collected and again
+    under `_all_variables/` as the `tf.Variable`s the endpoints captured: two objects,
+    so TensorFlow's checkpoint cannot tell they are one buffer. That doubled every run's
+    SavedModel on disk and every loaded model's variable memory. The archive's
+    collections are given the `tf.Variable`s themselves, as the pending upstream fix
+    does, so both paths reach the same objects. Without the private `_tf_trackable` (a
+    Keras change) this does nothing, and `tests/test_export.py` reports the size again.
+    """
+    trackable = getattr(archive, "_tf_trackable", None)
+    for name in ("variables", "trainable_variables", "non_trainable_variables"):
+        held = getattr(trackable, name, None)
+        if held is not None:
+            setattr(trackable, name, [getattr(v, "value", v) for v in held])
 
 
 def export_text_module(
