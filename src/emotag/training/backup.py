@@ -12,9 +12,11 @@ epoch's end, a run then trains exactly as if it had never stopped.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
+import shutil
 from pathlib import Path
 
 import keras
@@ -199,3 +201,42 @@ def _seed_states(model: keras.Model) -> list:
     """The model's random-generator state variables (dropout masks), which
     `save_weights` leaves out."""
     return [v for v in model.variables if v.path.endswith("seed_generator_state")]
+
+
+# Flags that do not change what is trained: a backup made under other values resumes.
+RESUMABLE_CHANGES = {
+    "verbose", "backup_dir", "backup_every", "strategy", "output_dir",
+    "calibrate_for", "temperature_scaling",  # decided after training
+}  # fmt: skip
+
+
+def prepare_backup_dir(config, run_name: str, worker: str | None = None) -> Path:
+    """The run's backup directory, emptied first if it holds another configuration's.
+
+    Args:
+        config: the training configuration (a dataclass with `backup_dir` and
+            `output_dir`); its `RESUMABLE_CHANGES` flags may differ from the backup's.
+        run_name: the run's name.
+        worker: this worker's task name in a cluster ("worker1"): the default directory
+            gets it as a suffix, so workers sharing a disk keep separate backups.
+
+    Returns:
+        The directory, holding `config.json` (written atomically).
+    """
+    default = f".backup-{run_name}" + (f"-{worker}" if worker else "")
+    backup_dir = Path(config.backup_dir or Path(config.output_dir) / default)
+    wanted = {k: v for k, v in dataclasses.asdict(config).items() if k not in RESUMABLE_CHANGES}
+    saved = backup_dir / "config.json"
+    if saved.exists():
+        try:
+            same = json.loads(saved.read_text()) == wanted
+        except ValueError:  # written in place by older versions, and cut by a kill
+            same = False
+        if same:
+            log.info("resuming from the backup in %s", backup_dir)
+            return backup_dir
+        log.warning("%s holds a backup of another configuration; starting afresh", backup_dir)
+        shutil.rmtree(backup_dir)
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(saved, json.dumps(wanted, indent=1))
+    return backup_dir

@@ -38,7 +38,6 @@ the chief (worker 0) writes the run directory. See docs/scale.md.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import shutil
 import sys
@@ -68,9 +67,9 @@ from emotag.text.preprocessing import PreprocessConfig, TextNormalizer
 from emotag.text.tokenizer import TextEncoder, WordTokenizer, iter_token_lists
 from emotag.training.backup import (
     TrainingBackup,
+    prepare_backup_dir,
     skip_shuffles,
     smallest_across_workers,
-    write_text_atomic,
 )
 from emotag.training.budget import EpochBudget, epoch_budget, stop_reason
 from emotag.training.callbacks import VERBOSE_CHOICES, ValidationMacroF1, progress_verbosity
@@ -394,44 +393,6 @@ def write_run(
         )  # fmt: skip
         phase.done()
     return run.final_path
-
-
-# Flags that do not change what is trained: a backup made under other values resumes.
-RESUMABLE_CHANGES = {
-    "verbose", "backup_dir", "backup_every", "strategy", "output_dir",
-    "calibrate_for", "temperature_scaling",  # decided after training
-}  # fmt: skip
-
-
-def prepare_backup_dir(config: TrainConfig, run_name: str, worker: str | None = None) -> Path:
-    """The run's backup directory, emptied first if it holds another configuration's.
-
-    Args:
-        config: the training configuration; its resumable flags may differ.
-        run_name: the run's name.
-        worker: this worker's task name in a cluster ("worker1"): the default directory
-            gets it as a suffix, so workers sharing a disk keep separate backups.
-
-    Returns:
-        The directory, holding `config.json` (written atomically).
-    """
-    default = f".backup-{run_name}" + (f"-{worker}" if worker else "")
-    backup_dir = Path(config.backup_dir or Path(config.output_dir) / default)
-    wanted = {k: v for k, v in dataclasses.asdict(config).items() if k not in RESUMABLE_CHANGES}
-    saved = backup_dir / "config.json"
-    if saved.exists():
-        try:
-            same = json.loads(saved.read_text()) == wanted
-        except ValueError:  # written in place by older versions, and cut by a kill
-            same = False
-        if same:
-            log.info("resuming from the backup in %s", backup_dir)
-            return backup_dir
-        log.warning("%s holds a backup of another configuration; starting afresh", backup_dir)
-        shutil.rmtree(backup_dir)
-    backup_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(saved, json.dumps(wanted, indent=1))
-    return backup_dir
 
 
 def label_set(config: TrainConfig) -> str:
