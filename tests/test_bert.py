@@ -389,6 +389,13 @@ def test_run_info_records_the_training_setup(keras_hub_run, tfhub_run):
     info = json.loads((keras_hub_run / "run_info.json").read_text())
     assert info["model"] == "bert" and info["pooling"] == "mean" and info["epochs_run"] == 1
     assert info["steps_per_epoch"] == 2 and info["max_len"] <= POSITIONS
+    # --epochs 1 caps it; patience scales: ceil(200 updates / 2 steps) = 100 -> at most 2.
+    budget = info["epoch_budget"]
+    assert (budget["epochs"], budget["epochs_rule"]) == (1, "--epochs")
+    assert (budget["patience"], budget["patience_rule"]) == (2, "data size")
+    assert info["stop_reason"] == (
+        "the epoch cap (1, --epochs), still improving at the last epoch: more epochs may help"
+    )
     config = json.loads((keras_hub_run / "train_config.json").read_text())
     assert config["accumulate"] == 2 and config["freeze_layers"] == 1
     assert json.loads((tfhub_run / "encoder.json").read_text())["kind"] == "tf_hub"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from emotag.training.budget import EpochBudget, epoch_budget, stop_reason
+from emotag.training.budget import ENCODER_RULE, EpochBudget, epoch_budget, stop_reason
 
 
 @pytest.mark.parametrize(
@@ -19,6 +19,20 @@ def test_budget_scales_with_steps_per_epoch(steps, epochs, patience):
     budget = epoch_budget(steps)
     assert (budget.epochs, budget.patience) == (epochs, patience)
     assert budget.epochs_rule == budget.patience_rule == "data size"
+
+
+@pytest.mark.parametrize(
+    "steps, epochs, patience",
+    [
+        (1360, 3, 1),  # GoEmotions train at batch 32: 3 passes at least; ceil(200/1360)=1
+        (313, 4, 1),  # 10,000 texts: ceil(1000/313)=4, ceil(200/313)=1
+        (97, 10, 2),  # 3,000 texts: ceil(1000/97)=11 -> 10; ceil(200/97)=3 -> 2
+        (34, 10, 2),  # 1,000 texts: 30 -> 10; 6 -> 2
+    ],
+)
+def test_encoder_budget_scales_with_steps_per_epoch(steps, epochs, patience):
+    budget = epoch_budget(steps, rule=ENCODER_RULE)
+    assert (budget.epochs, budget.patience) == (epochs, patience)
 
 
 def test_explicit_epochs_and_patience_win():

