@@ -115,8 +115,8 @@ def read_unlabeled(path: str | Path) -> Iterator[str]:
     if not path.is_file():
         raise FileNotFoundError(f"--unlabeled: no file {path}")
     for line in read_lines(path):
-        if line.strip():
-            yield line.strip()
+        if text := line.strip():
+            yield text
 
 
 class Deduplicator:

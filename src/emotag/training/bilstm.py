@@ -315,6 +315,7 @@ def train(config: TrainConfig, prepare_fn=None, build_fn=None) -> Path:
     history = stopper.history  # every epoch, restarts included
     best_epoch = int(np.argmax(history["val_macro_f1"])) + 1
     prepared.info.update(
+        best_epoch=best_epoch,
         epoch_budget=budget.to_json(),
         stop_reason=stop_reason(budget, len(history["loss"]), stopper.stopped, best_epoch),
     )
@@ -388,8 +389,7 @@ def write_run(
         run.write_json(layout.HISTORY, history)
         write_run_info(
             run.path, dataclasses.asdict(config), started, report, kind=layout.BILSTM,
-            model="bilstm", epochs_run=len(history["loss"]),
-            best_epoch=int(np.argmax(history["val_macro_f1"])) + 1, **prepared.info,
+            model="bilstm", epochs_run=len(history["loss"]), **prepared.info,
         )  # fmt: skip
         phase.done()
     return run.final_path
