@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from emotag.serving.predictor import emoji_for
+from emotag.serving.prediction import emoji_for
 
 # Longest text the demo scores; a longer one gets a message (a pasted file is a mistake).
 DEFAULT_MAX_CHARS = 2000
