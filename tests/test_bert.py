@@ -213,6 +213,8 @@ def test_train_bert_defaults_parse():
 
     config = parse_args(["--accumulate", "4", "--freeze-layers", "2", "--pooling", "cls"])
     assert config == TrainConfig(accumulate=4, freeze_layers=2, pooling="cls")
+    with pytest.raises(SystemExit):
+        parse_args(["--accumulate", "0"])
 
 
 def test_steps_per_epoch_matches_the_bucketed_dataset():
@@ -389,10 +391,12 @@ def test_run_info_records_the_training_setup(keras_hub_run, tfhub_run):
     info = json.loads((keras_hub_run / "run_info.json").read_text())
     assert info["model"] == "bert" and info["pooling"] == "mean" and info["epochs_run"] == 1
     assert info["steps_per_epoch"] == 2 and info["max_len"] <= POSITIONS
-    # --epochs 1 caps it; patience scales: ceil(200 updates / 2 steps) = 100 -> at most 2.
+    # --epochs 1 caps it; patience scales: 200 updates at 1 update an epoch -> at most 2.
     budget = info["epoch_budget"]
     assert (budget["epochs"], budget["epochs_rule"]) == (1, "--epochs")
     assert (budget["patience"], budget["patience_rule"]) == (2, "data size")
+    # The rule counts optimizer updates: 2 batches accumulated in pairs are one update.
+    assert budget["steps_per_epoch"] == 1
     assert info["stop_reason"] == (
         "the epoch cap (1, --epochs), still improving at the last epoch: more epochs may help"
     )

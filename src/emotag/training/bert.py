@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import sys
 import time
 import warnings
@@ -93,7 +94,9 @@ class TrainConfig(DatasetSpec, CalibrationSpec):
     learning_rate: float = 1e-4  # peak AdamW rate; small encoders (MiniLM-L6) like 5e-5..1e-4
     warmup_ratio: float = 0.1  # share of all optimizer steps spent warming up
     weight_decay: float = 0.01  # AdamW decoupled weight decay (not on biases and LayerNorm)
-    accumulate: int = 1  # gradient accumulation: optimizer update every N batches
+    # gradient accumulation: an optimizer update every N batches (the epoch budget
+    # counts updates)
+    accumulate: int = option(1, type=positive_int)
     freeze_layers: int | None = None  # freeze embeddings + first K layers; None = train all
     # WordPiece ids kept per text; None = the --length-percentile of training lengths, capped
     max_len: int | None = None
@@ -208,7 +211,9 @@ def train(config: TrainConfig) -> Path:
         fit_steps = steps
     else:
         fit_steps = None
-    budget = epoch_budget(steps, config.epochs, config.patience, rule=ENCODER_RULE)
+    # ENCODER_RULE counts optimizer updates: one every --accumulate batches.
+    updates = math.ceil(steps / config.accumulate)
+    budget = epoch_budget(updates, config.epochs, config.patience, rule=ENCODER_RULE)
     # The schedule counts batches (Keras advances `iterations` on every accumulated batch).
     total_steps = max(1, steps * budget.epochs)
     log.info(
