@@ -156,11 +156,13 @@ def significance(
 
 
 def mean_std(values: list[float], digits: int = 4) -> str:
-    """'mean ± sample std' of the values (std 0 for one value), '-' for none."""
+    """'mean ± sample std' of the values; one value alone (one seed has no spread to
+    estimate: "± 0" would claim one); '-' for none."""
     if not values:
         return "-"
-    std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-    return f"{np.mean(values):.{digits}f} ± {std:.{digits}f}"
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{np.mean(values):.{digits}f} ± {float(np.std(values, ddof=1)):.{digits}f}"
 
 
 def add_report_options(parser: argparse.ArgumentParser) -> None:
