@@ -147,6 +147,23 @@ def test_no_command_and_unknown_command_are_clear_errors():
     assert str(half.value.code).endswith("expected, got nothing")
 
 
+def test_a_run_records_the_command_as_typed(monkeypatch):
+    from emotag.runs.info import invocation
+
+    # `emotag train bilstm --run-name "my run"`: the command's words once, quoted args.
+    monkeypatch.setattr(sys, "argv", ["/venv/bin/emotag", "train", "bilstm", "--run-name", "my run"])
+    seen = []
+    cli.run_main(lambda argv: seen.append((invocation(), argv)), ["--run-name", "my run"],
+                 prog="emotag train bilstm")  # fmt: skip
+    assert seen == [("emotag train bilstm --run-name 'my run'", ["--run-name", "my run"])]
+    assert sys.argv == ["/venv/bin/emotag", "train", "bilstm", "--run-name", "my run"]
+    # A script is run with python; without arguments, nothing trails.
+    monkeypatch.setattr(sys, "argv", ["src/train_biLSTM.py", "--seed", "1"])
+    assert invocation() == "python src/train_biLSTM.py --seed 1"
+    monkeypatch.setattr(sys, "argv", ["src/train_biLSTM.py"])
+    assert invocation() == "python src/train_biLSTM.py"
+
+
 def test_python_m_emotag_help_lists_every_command():
     done = subprocess.run(
         [sys.executable, "-m", "emotag", "--help"], capture_output=True, text=True, timeout=120

@@ -111,13 +111,17 @@ def run_script(name: str, argv: list[str] | None = None) -> int:
 
 
 def run_main(main_fn, argv: list[str], prog: str) -> int:
-    """Calls a command's `main`, naming it `prog` in usage and error messages."""
-    saved = sys.argv[0]
-    sys.argv[0] = prog
+    """Calls a command's `main`, naming it `prog` in usage and error messages.
+
+    While it runs, `sys.argv` is `[prog, *argv]`, so a run records the command as typed
+    (`emotag.runs.info.invocation`).
+    """
+    saved = sys.argv
+    sys.argv = [prog, *argv]
     try:
         return int(main_fn(argv) or 0)
     finally:
-        sys.argv[0] = saved
+        sys.argv = saved
 
 
 if __name__ == "__main__":

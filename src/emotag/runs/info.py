@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import json
 import resource
+import shlex
 import sys
 import time
 from pathlib import Path
 
 from emotag.runs.layout import KINDS, RUN_FORMAT, RUN_INFO, TRAIN_CONFIG
 from emotag.runs.model_card import write_model_card
+
+
+def invocation() -> str:
+    """The command that started this process, as a user would type it again.
+
+    A script (`python src/train_biLSTM.py --seed 1`) is named with `python`; an `emotag`
+    command is named by its words (`cli.run_main` sets `sys.argv[0]` to "emotag train
+    bilstm" and the rest of `sys.argv` to its own arguments). Arguments are shell-quoted.
+    """
+    program, args = sys.argv[0], sys.argv[1:]
+    if program.endswith(".py"):
+        program = f"python {shlex.quote(program)}"
+    return " ".join([program, shlex.join(args)]) if args else program
 
 
 def write_run_info(
@@ -40,7 +54,7 @@ def write_run_info(
         "wall_time_s": round(time.time() - started, 1),
         # ru_maxrss is in KiB on Linux.
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "command": invocation(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "test_macro_f1": report["macro"]["f1"],
