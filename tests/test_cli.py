@@ -151,12 +151,13 @@ def test_a_run_records_the_command_as_typed(monkeypatch):
     from emotag.runs.info import invocation
 
     # `emotag train bilstm --run-name "my run"`: the command's words once, quoted args.
-    monkeypatch.setattr(sys, "argv", ["/venv/bin/emotag", "train", "bilstm", "--run-name", "my run"])
+    typed = ["/venv/bin/emotag", "train", "bilstm", "--run-name", "my run"]
+    monkeypatch.setattr(sys, "argv", list(typed))
     seen = []
-    cli.run_main(lambda argv: seen.append((invocation(), argv)), ["--run-name", "my run"],
+    cli.run_main(lambda argv: seen.append((invocation(), argv)), typed[3:],
                  prog="emotag train bilstm")  # fmt: skip
     assert seen == [("emotag train bilstm --run-name 'my run'", ["--run-name", "my run"])]
-    assert sys.argv == ["/venv/bin/emotag", "train", "bilstm", "--run-name", "my run"]
+    assert sys.argv == typed  # restored
     # A script is run with python; without arguments, nothing trails.
     monkeypatch.setattr(sys, "argv", ["src/train_biLSTM.py", "--seed", "1"])
     assert invocation() == "python src/train_biLSTM.py --seed 1"
