@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shlex
 import subprocess
 import sys
 
@@ -163,6 +164,20 @@ def test_a_run_records_the_command_as_typed(monkeypatch):
     assert invocation() == "python src/train_biLSTM.py --seed 1"
     monkeypatch.setattr(sys, "argv", ["src/train_biLSTM.py"])
     assert invocation() == "python src/train_biLSTM.py"
+
+
+def test_benchmark_reports_name_their_command_shell_quoted(monkeypatch):
+    from emotag.config import command_line
+
+    assert command_line("benchmarks/quality.py", ["--seeds", "0", "1"]) == (
+        "python benchmarks/quality.py --seeds 0 1"
+    )
+    # An argument with a space or quote pastes back as one argument.
+    line = command_line("benchmarks/quality.py", ["--out", "my results", "--set", "note=it's"])
+    assert line == "python benchmarks/quality.py --out 'my results' --set 'note=it'\"'\"'s'"
+    assert shlex.split(line)[2:] == ["--out", "my results", "--set", "note=it's"]
+    monkeypatch.setattr(sys, "argv", ["benchmarks/quality.py", "--report-only"])
+    assert command_line("benchmarks/quality.py") == "python benchmarks/quality.py --report-only"
 
 
 def test_python_m_emotag_help_lists_every_command():

@@ -16,6 +16,7 @@ import inspect
 import io
 import logging
 import os
+import shlex
 import sys
 import tempfile
 import textwrap
@@ -252,8 +253,9 @@ class StepLog:
 
 
 def command_line(script: str, argv=None) -> str:
-    """How a script was called, for result tables (`argv` None = the real command line)."""
-    return " ".join(["python", script, *(sys.argv[1:] if argv is None else argv)])
+    """How a script was called, for result tables (`argv` None = the real command line),
+    shell-quoted like `emotag.runs.info.invocation` so it can be pasted back."""
+    return shlex.join(["python", script, *(sys.argv[1:] if argv is None else argv)])
 
 
 # TensorFlow's start-up lines that report a normal CPU-only machine, not a failure.
