@@ -89,6 +89,9 @@ def test_quality_benchmark_trains_resumes_and_reports(tiny_data_dir, tmp_path, m
     assert vs["difference"] == pytest.approx(sum(bce) / 2 - sum(f1s) / 2, abs=1e-9)
     assert 0 < vs["p_value"] <= 1 and vs["interval"][0] <= vs["difference"] <= vs["interval"][1]
     assert "vs default (p)" in table and f"{vs['difference']:+.4f} ({vs['p_value']:.3f})" in table
+    low, high = vs["interval"]
+    star = " *" if vs["p_value"] < 0.05 else ""
+    assert f"({vs['p_value']:.3f}){star} | [{low:+.4f}, {high:+.4f}] |" in table
 
     # A second call reuses every finished run instead of training again.
     stamp = (runs / "default-s0" / "run_info.json").stat().st_mtime_ns

@@ -140,29 +140,32 @@ def markdown(results: dict[str, dict[int, dict]], command: str, teachers=None) -
         "seconds are wall time on a 2-core machine that often ran two trainings at once, so "
         "they vary with load more than with the experiment.",
         "",
-        "| experiment | embeddings | seeds | test macro-F1 | vs default (p) | test micro-F1 "
-        "| macro P | macro R | dev macro-F1 | train s |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| experiment | embeddings | seeds | test macro-F1 | vs default (p) | its 95% CI "
+        "| test micro-F1 | macro P | macro R | dev macro-F1 | train s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     tests = significance(results, "default")
     for name, row in table.items():
         lines.append(
             f"| {name} | {row['embeddings']} | {','.join(map(str, row['seeds']))} | "
-            f"{row['macro_f1']} | {vs_default(tests.get(name))} | {row['micro_f1']} | "
+            f"{row['macro_f1']} | {vs_default(tests.get(name))} | "
+            f"{interval(tests.get(name))} | {row['micro_f1']} | "
             f"{row['macro_precision']} | {row['macro_recall']} | {row['dev_macro_f1']} | "
             f"{row['wall_time_s']} |"
         )
     for name, row in (teachers or {}).items():
         lines.append(
-            f"| teacher: {name} | | - | {row['macro_f1']:.4f} | | {row['micro_f1']:.4f} | "
+            f"| teacher: {name} | | - | {row['macro_f1']:.4f} | | | {row['micro_f1']:.4f} | "
             f"{row['macro_precision']:.4f} | {row['macro_recall']:.4f} | "
             f"{row['dev_macro_f1']:.4f} | {row['wall_time_s']:.0f} |"
         )
     lines += [
         "",
         "vs default: the seed-averaged test macro-F1 difference from the default row and its "
-        "paired-bootstrap p-value (1,000 resamples of the test examples; every run scored on "
-        "the same resamples, each model's seeds averaged); * marks p < 0.05.",
+        "paired-bootstrap p-value and 95% interval (1,000 resamples of the test examples; "
+        "every run scored on the same resamples, each model's seeds averaged); * marks "
+        "p < 0.05. The resamples vary the test examples, not the training seeds: a row "
+        "with one seed carries that seed's luck into its difference.",
     ]
     if "default" in results:
         lines += [
@@ -187,6 +190,14 @@ def markdown(results: dict[str, dict[int, dict]], command: str, teachers=None) -
             paper = PAPER_BERT_F1.get(label)
             lines.append(f"| {label} | {ours:.2f} | {'-' if paper is None else f'{paper:.2f}'} |")
     return "\n".join(lines) + "\n"
+
+
+def interval(test: dict | None) -> str:
+    """The difference's 95% bootstrap interval, '' for the reference itself."""
+    if test is None:
+        return ""
+    low, high = test["interval"]
+    return f"[{low:+.4f}, {high:+.4f}]"
 
 
 def vs_default(test: dict | None) -> str:
