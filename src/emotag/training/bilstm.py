@@ -245,11 +245,14 @@ def build_model(config: TrainConfig, prepared: Prepared) -> keras.Model:
     return model
 
 
+def dev_selection_data(prepared: Prepared) -> tuple:
+    """(dev dataset, its labels in the dataset's order): what model selection scores."""
+    return prepared.dev.dataset, prepared.dev.sorted(prepared.data.dev.labels)
+
+
 def selection_callbacks(config: TrainConfig, prepared: Prepared) -> list[keras.callbacks.Callback]:
     """Dev macro-F1 at tuned thresholds each epoch, early stopping on it, best weights kept."""
-    patience = prepared.budget(config).patience
-    dev = prepared.dev
-    return dev_f1_selection(dev.dataset, dev.sorted(prepared.data.dev.labels), patience)
+    return dev_f1_selection(*dev_selection_data(prepared), prepared.budget(config).patience)
 
 
 def train(config: TrainConfig, prepare_fn=None, build_fn=None) -> Path:
@@ -295,9 +298,7 @@ def train(config: TrainConfig, prepare_fn=None, build_fn=None) -> Path:
     backup = TrainingBackup(
         backup_dir / "keras", save_freq=config.backup_every, workers=role.workers
     )
-    dev = prepared.dev
-    selector = ValidationMacroF1(dev.dataset, dev.sorted(prepared.data.dev.labels))
-    callbacks = [selector, stopper, backup]
+    callbacks = [ValidationMacroF1(*dev_selection_data(prepared)), stopper, backup]
     stopped = (int(stopper.load() and stopper.stopped),)
     if role.workers > 1:  # all train on, unless every worker's run had stopped
         stopped = smallest_across_workers(strategy, stopped)
