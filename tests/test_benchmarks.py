@@ -127,6 +127,16 @@ def test_quality_benchmark_distill_suite(tiny_data_dir, tiny_run_dir, tmp_path, 
     assert "vs default (p)" in table and "| distill | random | 0 |" in table
     assert not (out / "quality.md").exists()
 
+    # The loss-mix suite: its weight beats --set's, and the default run is shared.
+    quality.main(["--data-dir", str(tiny_data_dir), "--suite", "distill-mix", "--seeds", "0",
+                  "--experiments", "distill-train-only-sw1.0", "--teacher", str(tiny_run_dir),
+                  "--report-name", "distill_mix", "--runs-dir", str(runs), "--out", str(out),
+                  "--set", *TINY, "soft_weight=0.8"])  # fmt: skip
+    student = json.loads((runs / "distill-train-only-sw1.0-s0" / "train_config.json").read_text())
+    assert student["soft_weight"] == 1.0 and student["augment_multiple"] == 0
+    report = json.loads((out / "distill_mix.json").read_text())
+    assert sorted(report["runs"]) == ["default", "distill-train-only-sw1.0"]
+
 
 @pytest.mark.slow
 def test_label_quality_benchmark_end_to_end(tiny_data_dir, tmp_path, monkeypatch):

@@ -21,6 +21,8 @@ benchmarks/results/quality.json and quality.md. Suites:
   on the training texts only, and at 128 units, beside the undistilled default and the
   teachers' own rows; e.g. `--suite distill --teacher artifacts/ens --report-name
   distillation` (--set also takes the student's flags, e.g. soft_weight=0.8).
+- distill-mix: train-only students of --teacher at soft weights 0.2, 0.5, 0.8 and 1.0,
+  for choosing the loss mix on dev (`--report-name distill_mix`).
 """
 
 from __future__ import annotations
@@ -79,6 +81,19 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
         ("distill", {"augment_multiple": 1}),
         ("distill-train-only", {"augment_multiple": 0}),
         ("distill-u128", {"augment_multiple": 1, "lstm_units": 128}),
+    ],
+    # The loss mix (--soft-weight) chosen on dev: train-only students (the cheapest, whose
+    # labels one teacher pass caches) at soft weights around the default 0.5. Weight 0 is
+    # the undistilled default; 1.0 drops the gold term, as Tang et al. (2019) did.
+    "distill-mix": [
+        ("default", {}),
+        *(
+            (
+                f"distill-train-only{'' if w == 0.5 else f'-sw{w}'}",
+                {"augment_multiple": 0, "soft_weight": w},
+            )
+            for w in (0.2, 0.5, 0.8, 1.0)
+        ),
     ],
 }
 # Flags only a student has; an undistilled experiment drops them from --set.
