@@ -112,15 +112,17 @@ def test_quality_benchmark_distill_suite(tiny_data_dir, tiny_run_dir, tmp_path, 
     argv = ["--data-dir", str(tiny_data_dir), "--suite", "distill", "--seeds", "0",
             "--experiments", "default", "distill", "--teacher", str(tiny_run_dir),
             "--report-name", "distillation", "--runs-dir", str(runs), "--out", str(out),
-            "--set", *TINY, "soft_weight=0.8"]  # fmt: skip
+            "--set", *TINY, "temperature=2.0", "soft_weight=0.8"]  # fmt: skip
     quality.main(argv)
     report = json.loads((out / "distillation.json").read_text())
     assert sorted(report["runs"]) == ["default", "distill"]  # the others were not asked for
     student = json.loads((runs / "distill-s0" / "train_config.json").read_text())
-    assert student["teacher"] == [str(tiny_run_dir)] and student["soft_weight"] == 0.8
+    assert student["teacher"] == [str(tiny_run_dir)] and student["temperature"] == 2.0
+    assert student["soft_weight"] == 0.5  # the suite's weight (what it measured) beats --set
     assert student["augment_multiple"] == 1 and student["lstm_units"] == 4
     plain = json.loads((runs / "default-s0" / "train_config.json").read_text())
-    assert "soft_weight" not in plain  # an undistilled run ignores the student-only flags
+    # an undistilled run ignores the student-only flags
+    assert "soft_weight" not in plain and "temperature" not in plain
     table = (out / "distillation.md").read_text()
     teacher_f1 = json.loads((tiny_run_dir / "run_info.json").read_text())["test_macro_f1"]
     assert f"| teacher: {tiny_run_dir.name} | | - | {teacher_f1:.4f} |" in table
