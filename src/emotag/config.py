@@ -284,6 +284,11 @@ def quiet_tensorflow() -> None:
     """
     if "tensorflow" in sys.modules:
         return
+    # Later C++ notices come while ops run, outside the capture: e.g. "oneDNN supports
+    # DT_INT32 only on platforms with AVX-512. Falling back to ... Eigen", logged at ERROR
+    # level on some CPUs. Level 3 mutes them; real failures still raise in Python. A
+    # level the user set (0 shows everything) is kept.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.stderr.flush()  # what Python wrote before must not land in the capture
     saved = os.dup(2)
     with tempfile.TemporaryFile() as captured:
