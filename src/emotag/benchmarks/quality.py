@@ -84,7 +84,7 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
         ("distill-u128", {"augment_multiple": 1, "lstm_units": 128, "soft_weight": 0.5}),
     ],
     # The loss mix (--soft-weight) chosen on dev: train-only students (the cheapest, whose
-    # labels one teacher pass caches) at soft weights around the default 0.5. Weight 0 is
+    # labels one teacher pass caches) at soft weights around 0.5, the first default; 0 is
     # the undistilled default; 1.0 drops the gold term, as Tang et al. (2019) did.
     "distill-mix": [
         ("default", {}),
