@@ -20,7 +20,8 @@ benchmarks/results/quality.json and quality.md. Suites:
 - distill: students of --teacher RUN (emotag distill) with an augmented transfer set,
   on the training texts only, and at 128 units, beside the undistilled default and the
   teachers' own rows; e.g. `--suite distill --teacher artifacts/ens --report-name
-  distillation` (--set also takes the student's flags, e.g. soft_weight=0.8).
+  distillation` (--set also takes the student's flags, e.g. temperature=2.0; what an
+  experiment sets itself, such as the 0.5 soft weight these were measured at, wins).
 - distill-mix: train-only students of --teacher at soft weights 0.2, 0.5, 0.8 and 1.0,
   for choosing the loss mix on dev (`--report-name distill_mix`).
 """
