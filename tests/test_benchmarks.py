@@ -106,7 +106,9 @@ def test_quality_benchmark_trains_resumes_and_reports(tiny_data_dir, tmp_path, m
 
 
 @pytest.mark.slow
-def test_quality_benchmark_distill_suite(tiny_data_dir, tiny_run_dir, tmp_path, monkeypatch):
+def test_quality_benchmark_distill_suite(
+    tiny_data_dir, tiny_run_dir, tmp_path, monkeypatch, caplog
+):
     monkeypatch.chdir(tmp_path)  # embedding and teacher caches land here
     runs, out = tmp_path / "runs", tmp_path / "out"
     argv = ["--data-dir", str(tiny_data_dir), "--suite", "distill", "--seeds", "0",
@@ -119,6 +121,11 @@ def test_quality_benchmark_distill_suite(tiny_data_dir, tiny_run_dir, tmp_path, 
     student = json.loads((runs / "distill-s0" / "train_config.json").read_text())
     assert student["teacher"] == [str(tiny_run_dir)] and student["temperature"] == 2.0
     assert student["soft_weight"] == 0.5  # the suite's weight (what it measured) beats --set
+    # ... and the user is told, once per chosen experiment that pins it (not the default)
+    pinned = [r.getMessage() for r in caplog.records if "does not reach" in r.getMessage()]
+    assert pinned == [
+        "--set soft_weight=0.8 does not reach distill, which sets soft_weight=0.5 itself"
+    ]
     assert student["augment_multiple"] == 1 and student["lstm_units"] == 4
     plain = json.loads((runs / "default-s0" / "train_config.json").read_text())
     # an undistilled run ignores the student-only flags

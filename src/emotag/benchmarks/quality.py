@@ -24,6 +24,8 @@ benchmarks/results/quality.json and quality.md. Suites:
   experiment sets itself, such as the 0.5 soft weight these were measured at, wins).
 - distill-mix: train-only students of --teacher at soft weights 0.2, 0.5, 0.8 and 1.0,
   for choosing the loss mix on dev (`--report-name distill_mix`).
+- distill-u128: 128-unit students at soft weight 0.8, train-only and with the transfer set
+  (`--report-name distill_u128`).
 """
 
 from __future__ import annotations
@@ -96,6 +98,16 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
             )
             for w in (0.2, 0.5, 0.8, 1.0)
         ),
+    ],
+    # The 128-unit student (the fast one) at the chosen 0.8, on the training texts only and
+    # with the 1x augmented transfer set (the transfer-set ablation at this size).
+    "distill-u128": [
+        ("default", {}),
+        (
+            "distill-u128-train-only-sw0.8",
+            {"augment_multiple": 0, "lstm_units": 128, "soft_weight": 0.8},
+        ),
+        ("distill-u128-sw0.8", {"augment_multiple": 1, "lstm_units": 128, "soft_weight": 0.8}),
     ],
 }
 # Flags only a student has; an undistilled experiment drops them from --set.
@@ -245,12 +257,23 @@ def collect(
         for seed in args.seeds:
             run_dir = runs_dir / f"{name}-s{seed}"
             if wanted and not args.report_only:
-                run_dir = run_experiment(
-                    name, overrides, seed, runs_dir, args.data_dir, teacher
-                )
+                run_dir = run_experiment(name, overrides, seed, runs_dir, args.data_dir, teacher)
             if (run_dir / layout.RUN_INFO).exists():
                 results.setdefault(name, {})[seed] = run_figures(run_dir)
     return results
+
+
+def warn_pinned(base: dict, experiments: dict[str, dict], wanted) -> None:
+    """Warns when --set gives a field that a chosen experiment sets itself (that one wins)."""
+    for name, edits in experiments.items():
+        if wanted and name not in wanted:
+            continue
+        for key in sorted(base.keys() & edits.keys()):
+            if base[key] != edits[key]:
+                log.warning(
+                    "--set %s=%s does not reach %s, which sets %s=%s itself",
+                    key, base[key], name, key, edits[key],
+                )  # fmt: skip
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -282,6 +305,7 @@ def main(argv=None) -> int:
         for name, edits in SUITES[suite]
         if not edits or any(getattr(reference, k, None) != v for k, v in edits.items())
     }
+    warn_pinned(base, {n: e for s in args.suite for n, e in SUITES[s]}, args.experiments)
     results = collect(experiments, args, args.teacher)
     teachers = {Path(t).name: run_figures(Path(t)) for t in args.teacher or ()}
     command = command_line("benchmarks/quality.py", argv)
