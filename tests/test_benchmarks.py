@@ -64,6 +64,19 @@ def test_unknown_experiment_names_are_refused(tmp_path):
 
 
 @pytest.mark.slow
+def test_an_experiment_in_several_suites_has_one_configuration():
+    # Suites share run directories by experiment name (default, distill-train-only, ...),
+    # so a name must mean the same settings wherever it appears.
+    seen: dict[str, dict] = {}
+    for suite, experiments in quality.SUITES.items():
+        for name, edits in experiments:
+            assert seen.setdefault(name, edits) == edits, (suite, name)
+    assert quality.SUITES["distill-sw0.8"][2] == quality.SUITES["distill-mix"][3]
+    # the distill* names are students, and every other name is not (run_experiment's rule)
+    students = {n for n, e in seen.items() if "soft_weight" in e or "augment_multiple" in e}
+    assert students == {n for n in seen if n.startswith("distill")}
+
+
 def test_quality_benchmark_trains_resumes_and_reports(tiny_data_dir, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # embedding caches land here
     runs, out = tmp_path / "runs", tmp_path / "out"

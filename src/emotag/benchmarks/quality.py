@@ -24,8 +24,8 @@ benchmarks/results/quality.json and quality.md. Suites:
   experiment sets itself, such as the 0.5 soft weight these were measured at, wins).
 - distill-mix: train-only students of --teacher at soft weights 0.2, 0.5, 0.8 and 1.0,
   for choosing the loss mix on dev (`--report-name distill_mix`).
-- distill-u128: 128-unit students at soft weight 0.8, train-only and with the transfer set
-  (`--report-name distill_u128`).
+- distill-sw0.8: students at the chosen soft weight 0.8, at 192 and 128 units, with the
+  transfer set and on the training texts only (`--report-name distillation_sw0.8`).
 """
 
 from __future__ import annotations
@@ -99,15 +99,18 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
             for w in (0.2, 0.5, 0.8, 1.0)
         ),
     ],
-    # The 128-unit student (the fast one) at the chosen 0.8, on the training texts only and
-    # with the 1x augmented transfer set (the transfer-set ablation at this size).
-    "distill-u128": [
+    # Students at the chosen 0.8: 192 and 128 units (the fast one), each with
+    # the 1x augmented transfer set and on the training texts only (the transfer-set
+    # ablation). distill-train-only-sw0.8 is the distill-mix suite's run, shared.
+    "distill-sw0.8": [
         ("default", {}),
+        ("distill-sw0.8", {"augment_multiple": 1, "soft_weight": 0.8}),
+        ("distill-train-only-sw0.8", {"augment_multiple": 0, "soft_weight": 0.8}),
+        ("distill-u128-sw0.8", {"augment_multiple": 1, "lstm_units": 128, "soft_weight": 0.8}),
         (
             "distill-u128-train-only-sw0.8",
             {"augment_multiple": 0, "lstm_units": 128, "soft_weight": 0.8},
         ),
-        ("distill-u128-sw0.8", {"augment_multiple": 1, "lstm_units": 128, "soft_weight": 0.8}),
     ],
 }
 # Flags only a student has; an undistilled experiment drops them from --set.
