@@ -63,7 +63,6 @@ def test_unknown_experiment_names_are_refused(tmp_path):
         quality.main(["--experiments", "emb-glove", "--report-only", "--out", str(tmp_path)])
 
 
-@pytest.mark.slow
 def test_an_experiment_in_several_suites_has_one_configuration():
     # Suites share run directories by experiment name (default, distill-train-only, ...),
     # so a name must mean the same settings wherever it appears.
@@ -77,6 +76,7 @@ def test_an_experiment_in_several_suites_has_one_configuration():
     assert students == {n for n in seen if n.startswith("distill")}
 
 
+@pytest.mark.slow
 def test_quality_benchmark_trains_resumes_and_reports(tiny_data_dir, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # embedding caches land here
     runs, out = tmp_path / "runs", tmp_path / "out"

@@ -302,13 +302,14 @@ def main(argv=None) -> int:
     )
     # The default configuration is the reference of every ablation; its embedding source
     # appears in the embeddings suite under its own name too.
-    experiments = {
-        name: {**base, **edits}
+    chosen = {
+        name: edits
         for suite in args.suite
         for name, edits in SUITES[suite]
         if not edits or any(getattr(reference, k, None) != v for k, v in edits.items())
     }
-    warn_pinned(base, {n: e for s in args.suite for n, e in SUITES[s]}, args.experiments)
+    warn_pinned(base, chosen, args.experiments)
+    experiments = {name: {**base, **edits} for name, edits in chosen.items()}
     results = collect(experiments, args, args.teacher)
     teachers = {Path(t).name: run_figures(Path(t)) for t in args.teacher or ()}
     command = command_line("benchmarks/quality.py", argv)
