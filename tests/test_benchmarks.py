@@ -159,6 +159,14 @@ def test_quality_benchmark_distill_suite(
     report = json.loads((out / "distill_mix.json").read_text())
     assert sorted(report["runs"]) == ["default", "distill-train-only-sw1.0"]
 
+    # --report-only trains nothing, so a pinned --set has nothing to warn about.
+    caplog.clear()
+    quality.main(["--suite", "distill", "--seeds", "0", "--report-only", "--runs-dir", str(runs),
+                  "--out", str(out), "--report-name", "distillation", "--set", "soft_weight=0.8"])
+    assert not [r for r in caplog.records if "does not reach" in r.getMessage()]
+    assert sorted(json.loads((out / "distillation.json").read_text())["runs"]) == [
+        "default", "distill"]
+
 
 @pytest.mark.slow
 def test_label_quality_benchmark_end_to_end(tiny_data_dir, tmp_path, monkeypatch):

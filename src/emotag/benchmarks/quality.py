@@ -308,7 +308,8 @@ def main(argv=None) -> int:
         for name, edits in SUITES[suite]
         if not edits or any(getattr(reference, k, None) != v for k, v in edits.items())
     }
-    warn_pinned(base, chosen, args.experiments)
+    if not args.report_only:  # nothing is trained, so --set reaches nothing to warn about
+        warn_pinned(base, chosen, args.experiments)
     experiments = {name: {**base, **edits} for name, edits in chosen.items()}
     results = collect(experiments, args, args.teacher)
     teachers = {Path(t).name: run_figures(Path(t)) for t in args.teacher or ()}
