@@ -29,7 +29,7 @@ def test_progress_verbosity():
         progress_verbosity(3)
 
 
-def test_epoch_scores_are_logged_on_their_own_line(monkeypatch):
+def test_epoch_scores_are_logged_on_their_own_line(monkeypatch, caplog):
     import keras
     import numpy as np
 
@@ -40,7 +40,10 @@ def test_epoch_scores_are_logged_on_their_own_line(monkeypatch):
     logger = logging.getLogger("emotag.training.callbacks")
     handler = logging.StreamHandler(screen)
     logger.addHandler(handler)
-    monkeypatch.setattr(logger, "level", logging.INFO)
+    # setLevel (through caplog, which restores it) and not a plain attribute: a logger
+    # caches isEnabledFor, and only setLevel clears that cache, so an earlier test in the
+    # same worker that logged below INFO would otherwise silence this one.
+    caplog.set_level(logging.INFO, logger="emotag.training.callbacks")
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(32, 4)), (rng.random((32, 3)) > 0.5).astype("float32")
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="sigmoid")])
