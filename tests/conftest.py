@@ -4,7 +4,9 @@ HTTP file server for download tests, and a fresh-process serving helper."""
 from __future__ import annotations
 
 import http.server
+import json
 import random
+import shutil
 import threading
 from pathlib import Path
 
@@ -194,3 +196,13 @@ def server():
     yield srv
     srv.shutdown()
     srv.server_close()
+
+
+def cross_fit_copy(run_dir, where, held_ids):
+    """A copy of `run_dir` whose train_config.json says it was trained without `held_ids`."""
+    shutil.copytree(run_dir, where)
+    ids_file = where.parent / f"{where.name}-held.txt"
+    ids_file.write_text("# held out\n" + "\n".join(held_ids) + "\n")
+    config = json.loads((where / "train_config.json").read_text())
+    (where / "train_config.json").write_text(json.dumps({**config, "exclude_ids": str(ids_file)}))
+    return where

@@ -167,6 +167,28 @@ def test_quality_benchmark_distill_suite(
     assert sorted(json.loads((out / "distillation.json").read_text())["runs"]) == [
         "default", "distill"]
 
+    # The cross-fit suite: its students need --cross-fit-teacher, and take the training
+    # texts' soft targets from it (here a copy of the tiny run said to have left out three).
+    from conftest import cross_fit_copy
+    from emotag.data.goemotions import load_goemotions
+
+    held = load_goemotions(str(tiny_data_dir)).train.ids[:3]
+    fold = cross_fit_copy(tiny_run_dir, tmp_path / "fold-A", held)
+    cf = ["--data-dir", str(tiny_data_dir), "--suite", "distill-cf", "--seeds", "0",
+          "--experiments", "distill-cf-train-only-sw0.8", "--teacher", str(tiny_run_dir),
+          "--report-name", "distillation_cf", "--runs-dir", str(runs), "--out", str(out),
+          "--set", *TINY]  # fmt: skip
+    with pytest.raises(SystemExit, match="needs --cross-fit-teacher"):
+        quality.main(cf)
+    quality.main([*cf, "--cross-fit-teacher", str(fold)])
+    student = runs / "distill-cf-train-only-sw0.8-s0"
+    assert json.loads((student / "train_config.json").read_text())["cross_fit_teacher"] == [
+        str(fold)]
+    info = json.loads((student / "run_info.json").read_text())
+    assert info["train_out_of_fold"] == 3
+    assert info["cross_fit_teachers"][0]["run_dir"] == str(fold.resolve())
+    assert "3 training texts came out of fold" in (student / "MODEL_CARD.md").read_text()
+
 
 @pytest.mark.slow
 def test_label_quality_benchmark_end_to_end(tiny_data_dir, tmp_path, monkeypatch):

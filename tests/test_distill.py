@@ -1,11 +1,13 @@
 """Distillation: the soft-target loss, the transfer set, the teacher cache, a student run."""
 
 import json
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
+from conftest import cross_fit_copy
 from emotag.distill.teacher import label_texts, teacher_identity, texts_digest
 from emotag.distill.transfer import (
     MASK,
@@ -231,3 +233,110 @@ def test_distill_refuses_bad_settings_before_training(tiny_run_dir, tmp_path):
         check_config(DistillConfig(**good, unlabeled=str(tmp_path / "none.txt")))
     with pytest.raises(Exception, match="not a run|run directory|No such"):
         check_config(DistillConfig(teacher=[str(tmp_path)], output_dir=str(tmp_path)))
+
+
+# --- cross-fit teachers: out-of-fold soft targets on the training texts ------------------
+
+
+def fake_label_texts(values, n_labels, calls):
+    """label_texts that answers a constant per run (by directory name) and logs its texts."""
+
+    def label(run_dir, texts, cache_dir, what="texts", batch_size=256):
+        calls.append((Path(run_dir).name, list(texts)))
+        return np.full((len(texts), n_labels), values[Path(run_dir).name], dtype="float32")
+
+    return label
+
+
+def test_cross_fit_teachers_label_only_the_texts_they_never_saw(tiny_run_dir, tmp_path,
+                                                                monkeypatch):  # fmt: skip
+    from emotag.distill import teacher
+    from emotag.runs import layout
+
+    names = layout.open_run(tiny_run_dir).label_names
+    a = cross_fit_copy(tiny_run_dir, tmp_path / "A", ["x1", "x2"])
+    b = cross_fit_copy(tiny_run_dir, tmp_path / "B", ["x2", "x3", "not-in-train"])
+    assert teacher.held_out_ids(a) == {"x1", "x2"}
+    ids, texts = ["x1", "x2", "x3", "x4"], ["t1", "t2", "t3", "t4"]
+
+    # The real path: A's rows are its SavedModel's probabilities on the texts it left out.
+    from emotag.serving.predictor import Predictor
+
+    probs, votes = teacher.cross_fitted_probabilities([a], ids, texts, tmp_path / "c", names)
+    np.testing.assert_allclose(probs[:2], Predictor.load(a).predict_proba(["t1", "t2"]),
+                               rtol=1e-5, atol=1e-6)  # fmt: skip
+    assert votes.tolist() == [1, 1, 0, 0] and not probs[2:].any()
+
+    # Several runs: a row's mean over the runs that left it out, by hand.
+    calls = []
+    fake = fake_label_texts({"A": 0.2, "B": 0.6}, len(names), calls)
+    monkeypatch.setattr(teacher, "label_texts", fake)
+    probs, votes = teacher.cross_fitted_probabilities([a, b], ids, texts, tmp_path, names)
+    np.testing.assert_allclose(probs[:, 0], [0.2, 0.4, 0.6, 0.0], rtol=1e-6)
+    assert votes.tolist() == [1, 2, 1, 0]
+    assert [c[1] for c in calls] == [["t1", "t2"], ["t2", "t3"]]  # only what each never saw
+    with pytest.raises(ValueError, match="none of these 2 training texts"):
+        teacher.cross_fitted_probabilities([a], ["x3", "x4"], ["t3", "t4"], tmp_path, names)
+    with pytest.raises(ValueError, match="label set"):
+        teacher.cross_fitted_probabilities([a], ids, texts, tmp_path, ["x", "z"])
+
+
+def test_held_out_ids_of_plain_and_ensemble_runs(tiny_run_dir, tmp_path):
+    from emotag.distill import teacher
+
+    with pytest.raises(ValueError, match="every training text"):
+        teacher.held_out_ids(tiny_run_dir)
+    a = cross_fit_copy(tiny_run_dir, tmp_path / "A", ["x1", "x2"])
+    a2 = cross_fit_copy(tiny_run_dir, tmp_path / "A2", ["x2", "x1"])
+    b = cross_fit_copy(tiny_run_dir, tmp_path / "B", ["x3"])
+
+    def ensemble(where, members):
+        import shutil
+
+        shutil.copytree(tiny_run_dir, where)
+        info = json.loads((where / "run_info.json").read_text())
+        info["members"] = [{"run_dir": str(m)} for m in members]
+        (where / "run_info.json").write_text(json.dumps(info))
+        return where
+
+    assert teacher.held_out_ids(ensemble(tmp_path / "ens", [a, a2])) == {"x1", "x2"}
+    with pytest.raises(ValueError, match="different training ids"):
+        teacher.held_out_ids(ensemble(tmp_path / "ens-mixed", [a, b]))
+    (tmp_path / "A-held.txt").unlink()
+    with pytest.raises(FileNotFoundError, match="A-held.txt"):
+        teacher.held_out_ids(a)
+
+
+def test_student_soft_targets_out_of_fold_then_from_the_teacher(tiny_run_dir, tmp_path,
+                                                                 monkeypatch):  # fmt: skip
+    from emotag.data.goemotions import Split
+    from emotag.distill import teacher
+    from emotag.distill.student import DistillConfig, check_config, train_soft_targets
+    from emotag.runs import layout
+    from emotag.runs.card_sections import _distillation_lines
+
+    a = cross_fit_copy(tiny_run_dir, tmp_path / "A", ["x1", "x2"])
+    names = layout.open_run(tiny_run_dir).label_names
+    calls = []
+    fake = fake_label_texts({"A": 0.2, tiny_run_dir.name: 0.9}, len(names), calls)
+    monkeypatch.setattr(teacher, "label_texts", fake)
+    train = Split(texts=["t1", "t2", "t3", "t4"], labels=np.zeros((4, len(names))),
+                  ids=["x1", "x2", "x3", "x4"])  # fmt: skip
+    config = DistillConfig(teacher=[str(tiny_run_dir)], cross_fit_teacher=[str(a)],
+                           output_dir=str(tmp_path), cache_dir=str(tmp_path))  # fmt: skip
+    soft, info = train_soft_targets(config, train, names)
+    np.testing.assert_allclose(soft[:, 1], [0.2, 0.2, 0.9, 0.9], rtol=1e-6)
+    assert [c[1] for c in calls] == [["t1", "t2"], ["t3", "t4"]]  # the teacher: only the rest
+    assert info["train_out_of_fold"] == 2
+    assert info["cross_fit_teachers"][0]["run_dir"] == str(a.resolve())
+    card = " ".join(_distillation_lines({"teachers": [{"run_dir": "T"}], **info}))
+    assert "The soft targets of 2 training texts came out of fold" in card
+    assert str(a.resolve()) in card
+
+    plain, plain_info = train_soft_targets(
+        DistillConfig(teacher=[str(tiny_run_dir)], output_dir=str(tmp_path)), train, names
+    )
+    assert plain_info == {} and np.allclose(plain, 0.9)
+    with pytest.raises(ValueError, match="every training text"):  # refused before training
+        check_config(DistillConfig(teacher=[str(tiny_run_dir)], output_dir=str(tmp_path),
+                                   cross_fit_teacher=[str(tiny_run_dir)]))  # fmt: skip

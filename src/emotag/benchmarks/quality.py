@@ -26,6 +26,10 @@ benchmarks/results/quality.json and quality.md. Suites:
   for choosing the loss mix on dev (`--report-name distill_mix`).
 - distill-sw0.8: students at the chosen soft weight 0.8, at 192 and 128 units, with the
   transfer set and on the training texts only (`--report-name distillation_sw0.8`).
+- distill-cf: the distill-sw0.8 students with out-of-fold soft targets on the training
+  texts, from --cross-fit-teacher runs (trained with --exclude-ids; `emotag distill
+  --cross-fit-teacher`), at 192 and 128 units and on the training texts only
+  (`--report-name distillation_cf`).
 """
 
 from __future__ import annotations
@@ -112,6 +116,14 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
             {"augment_multiple": 0, "lstm_units": 128, "soft_weight": 0.8},
         ),
     ],
+    # The distill-sw0.8 students, their training texts' soft targets out of fold
+    # (--cross-fit-teacher): does a teacher that did not see a text teach more on it?
+    "distill-cf": [
+        ("default", {}),
+        ("distill-cf-sw0.8", {"augment_multiple": 1, "soft_weight": 0.8}),
+        ("distill-cf-train-only-sw0.8", {"augment_multiple": 0, "soft_weight": 0.8}),
+        ("distill-cf-u128-sw0.8", {"augment_multiple": 1, "lstm_units": 128, "soft_weight": 0.8}),
+    ],
 }
 # Flags only a student has; an undistilled experiment drops them from --set.
 DISTILL_ONLY = {f.name for f in dataclasses.fields(DistillConfig)} - {
@@ -120,11 +132,12 @@ DISTILL_ONLY = {f.name for f in dataclasses.fields(DistillConfig)} - {
 
 
 def run_experiment(
-    name: str, overrides: dict, seed: int, runs_dir: Path, data_dir, teacher=None
+    name: str, overrides: dict, seed: int, runs_dir: Path, data_dir, teacher=None, cross_fit=None
 ) -> Path:
     """Trains one (experiment, seed) unless its run directory already exists.
 
-    Experiments named distill* train a student of `teacher` (run directories).
+    Experiments named distill* train a student of `teacher` (run directories); those
+    named distill-cf* take the training texts' soft targets from the `cross_fit` runs.
 
     Raises:
         SystemExit: When an existing run was trained with another configuration
@@ -135,6 +148,10 @@ def run_experiment(
     if name.startswith("distill"):
         if not teacher:
             raise SystemExit(f"experiment {name} needs --teacher RUN")
+        if name.startswith("distill-cf"):
+            if not cross_fit:
+                raise SystemExit(f"experiment {name} needs --cross-fit-teacher RUN")
+            overrides = {**overrides, "cross_fit_teacher": list(cross_fit)}
         config = DistillConfig(teacher=list(teacher), **common, **{"verbose": 2, **overrides})
         return run_dir if is_finished(run_dir, config) else distill(config)
     overrides = {k: v for k, v in overrides.items() if k not in DISTILL_ONLY}
@@ -240,7 +257,10 @@ def vs_default(test: dict | None) -> str:
 
 
 def collect(
-    experiments: dict[str, dict], args: argparse.Namespace, teacher: list[str] | None = None
+    experiments: dict[str, dict],
+    args: argparse.Namespace,
+    teacher: list[str] | None = None,
+    cross_fit: list[str] | None = None,
 ) -> dict[str, dict[int, dict]]:
     """Trains each wanted (experiment, seed) run that does not exist yet (not with
     --report-only), then reads the figures of every finished one.
@@ -249,6 +269,7 @@ def collect(
         experiments: name -> TrainConfig overrides, in table order.
         args: parsed options of `add_run_options`.
         teacher: teacher runs of the distill* experiments (`--teacher`).
+        cross_fit: out-of-fold teacher runs of the distill-cf* ones (`--cross-fit-teacher`).
 
     Returns:
         {name: {seed: run_figures(run_dir)}} for the runs that exist.
@@ -260,7 +281,9 @@ def collect(
         for seed in args.seeds:
             run_dir = runs_dir / f"{name}-s{seed}"
             if wanted and not args.report_only:
-                run_dir = run_experiment(name, overrides, seed, runs_dir, args.data_dir, teacher)
+                run_dir = run_experiment(
+                    name, overrides, seed, runs_dir, args.data_dir, teacher, cross_fit
+                )
             if (run_dir / layout.RUN_INFO).exists():
                 results.setdefault(name, {})[seed] = run_figures(run_dir)
     return results
@@ -286,6 +309,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "tabulate (see above)")  # fmt: skip
     parser.add_argument("--teacher", action="append", metavar="RUN",
                         help="teacher run of the distill suite (repeatable: averaged)")  # fmt: skip
+    parser.add_argument("--cross-fit-teacher", action="append", metavar="RUN",
+                        help="out-of-fold teacher run of the distill-cf suite (repeatable; "
+                        "trained with --exclude-ids)")  # fmt: skip
     parser.add_argument("--report-name", default="quality",
                         help="report files: <out>/<name>.json and .md")  # fmt: skip
     add_run_options(parser, Path("artifacts") / "bench")
@@ -311,7 +337,7 @@ def main(argv=None) -> int:
     if not args.report_only:  # nothing is trained, so --set reaches nothing to warn about
         warn_pinned(base, chosen, args.experiments)
     experiments = {name: {**base, **edits} for name, edits in chosen.items()}
-    results = collect(experiments, args, args.teacher)
+    results = collect(experiments, args, args.teacher, args.cross_fit_teacher)
     teachers = {Path(t).name: run_figures(Path(t)) for t in args.teacher or ()}
     command = command_line("benchmarks/quality.py", argv)
     payload = {

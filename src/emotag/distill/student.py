@@ -6,6 +6,8 @@ Usage:
         --augment-multiple 2 --soft-weight 0.8 --lstm-units 128 --run-name student-128
     python src/distill.py --teacher artifacts/minilm --unlabeled reddit_comments.txt
     python src/distill.py --teacher artifacts/minilm --augment-multiple 0   # train texts only
+    python src/distill.py --teacher artifacts/ens --cross-fit-teacher artifacts/ens-A \
+        --cross-fit-teacher artifacts/ens-B   # out-of-fold soft targets on train
 
 The student is the BiLSTM of train_biLSTM.py with all of its flags (data, embeddings,
 units, seed, ...). It learns from every training text's gold labels and the teacher's
@@ -17,9 +19,12 @@ loss` (--soft-weight w; emotag.models.losses.DistillationLoss). Several --teache
 are averaged; for tuned weights, make an ensemble run first (`emotag ensemble
 --tune-weights`) and pass it as the one teacher. The teacher's probabilities are cached
 under --cache-dir/teacher-labels, so further students (other seeds, weights, sizes)
-skip the labelling. The run directory is a BiLSTM run like any other (thresholds tuned
-on dev, test scored once, the raw-string SavedModel); run_info.json and the model card
-name the teachers and the transfer set.
+skip the labelling. A teacher trained on the training texts mostly hands their gold
+labels back there; --cross-fit-teacher runs (trained with --exclude-ids, e.g. one per
+half of train) label the training texts they never saw instead, and --teacher keeps the
+transfer set and any training text none of them left out. The run directory is a
+BiLSTM run like any other (thresholds tuned on dev, test scored once, the raw-string
+SavedModel); run_info.json and the model card name the teachers and the transfer set.
 """
 
 from __future__ import annotations
@@ -34,7 +39,12 @@ import numpy as np
 
 from emotag.augment.offline import NeighbourSubstitution
 from emotag.config import choice, option, parse_config, setup_logging
-from emotag.distill.teacher import teacher_identity, teacher_probabilities
+from emotag.distill.teacher import (
+    cross_fitted_probabilities,
+    held_out_ids,
+    teacher_identity,
+    teacher_probabilities,
+)
 from emotag.distill.transfer import (
     AugmentRates,
     Deduplicator,
@@ -55,6 +65,9 @@ class DistillConfig(bilstm.TrainConfig):
     """The BiLSTM's flags (`TrainConfig`) plus the teacher, transfer set and loss mix."""
 
     teacher: list[str] = option(action="append")  # a teacher run (repeatable: averaged)
+    # a run trained with --exclude-ids (repeatable; an ensemble's members all with the
+    # same ids): it labels the training texts it never saw in place of --teacher
+    cross_fit_teacher: list[str] | None = option(None, action="append", metavar="RUN")
     # weight of the soft-target term; the gold-label loss gets 1 minus it. 0.8 was chosen
     # on dev over 0.2/0.5/0.8/1.0 (benchmarks/results/distill_mix.md; README)
     soft_weight: float = 0.8
@@ -96,6 +109,9 @@ def check_config(config: DistillConfig) -> None:
     AugmentRates(config.p_mask, config.p_sub, config.p_ng)  # checks the rates
     for run in config.teacher:
         teacher_identity(run)  # NotARunError / FileNotFoundError now, not after an hour
+    for run in config.cross_fit_teacher or ():
+        teacher_identity(run)
+        held_out_ids(run)  # ValueError / FileNotFoundError: no ids it left out
     if config.unlabeled and not Path(config.unlabeled).is_file():
         raise FileNotFoundError(f"--unlabeled: no file {config.unlabeled}")
 
@@ -138,8 +154,7 @@ def prepare_student(config: DistillConfig) -> bilstm.Prepared:
     train = prepared.data.train
     transfer, counts = build_transfer_set(config, prepared)
     names = prepared.data.label_names
-    soft_train = teacher_probabilities(config.teacher, train.texts, config.cache_dir, names,
-                                       what="train")  # fmt: skip
+    soft_train, cross_fit = train_soft_targets(config, train, names)
     soft_transfer = (
         teacher_probabilities(config.teacher, transfer, config.cache_dir, names, what="transfer")
         if transfer else np.zeros((0, len(names)), "float32")
@@ -156,9 +171,41 @@ def prepare_student(config: DistillConfig) -> bilstm.Prepared:
             for t in config.teacher
         ],
         transfer_set={"train": len(train.texts), **counts},
+        **cross_fit,
         teacher_train_agreement=agreement(train.labels, soft_train),
     )
     return prepared
+
+
+def train_soft_targets(config: DistillConfig, train, names) -> tuple[np.ndarray, dict]:
+    """The teacher's probabilities on the training texts, and run_info entries.
+
+    With --cross-fit-teacher, a training text's come from the cross-fit runs that never
+    saw it; --teacher labels only the texts none of them left out.
+    """
+    if not config.cross_fit_teacher:
+        soft = teacher_probabilities(config.teacher, train.texts, config.cache_dir, names,
+                                     what="train")  # fmt: skip
+        return soft, {}
+    soft, votes = cross_fitted_probabilities(
+        config.cross_fit_teacher, train.ids, train.texts, config.cache_dir, names
+    )
+    rest = np.flatnonzero(votes == 0)
+    if len(rest):
+        soft[rest] = teacher_probabilities(
+            config.teacher, [train.texts[i] for i in rest], config.cache_dir, names,
+            what="train not held out",
+        )  # fmt: skip
+    log.info("train soft targets: %d texts out of fold, %d from --teacher",
+             len(train.texts) - len(rest), len(rest))  # fmt: skip
+    info = {
+        "cross_fit_teachers": [
+            {"run_dir": str(Path(t).resolve()), "identity": teacher_identity(t)[:20]}
+            for t in config.cross_fit_teacher
+        ],
+        "train_out_of_fold": int(len(train.texts) - len(rest)),
+    }
+    return soft, info
 
 
 def pack_targets(gold: np.ndarray, soft: np.ndarray, has_gold: bool) -> np.ndarray:

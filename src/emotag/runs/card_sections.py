@@ -271,6 +271,20 @@ def _distillation_lines(info: dict) -> list[str]:
         f"{transfer.get('augmented', 0)} augmented copies of training texts and "
         f"{transfer.get('unlabeled', 0)} unlabeled texts; dev and test texts were kept out.",
         "",
+    ] + _cross_fit_lines(info)
+
+
+def _cross_fit_lines(info: dict) -> list[str]:
+    """Which runs gave the training texts' soft targets out of fold, if any did."""
+    runs = info.get("cross_fit_teachers")
+    if not runs:
+        return []
+    names = ", ".join(f"`{t['run_dir']}`" for t in runs)
+    return [
+        f"The soft targets of {info.get('train_out_of_fold', '?')} training texts came out "
+        f"of fold, from the cross-fit run(s) {names}, each labelling the training texts it "
+        f"was trained without; the teacher labelled the rest.",
+        "",
     ]
 
 
