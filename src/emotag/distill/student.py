@@ -19,10 +19,11 @@ loss` (--soft-weight w; emotag.models.losses.DistillationLoss). Several --teache
 are averaged; for tuned weights, make an ensemble run first (`emotag ensemble
 --tune-weights`) and pass it as the one teacher. The teacher's probabilities are cached
 under --cache-dir/teacher-labels, so further students (other seeds, weights, sizes)
-skip the labelling. A teacher trained on the training texts mostly hands their gold
-labels back there; --cross-fit-teacher runs (trained with --exclude-ids, e.g. one per
+skip the labelling. A teacher trained on the training texts scores them better than
+text it never saw; --cross-fit-teacher runs (trained with --exclude-ids, e.g. one per
 half of train) label the training texts they never saw instead, and --teacher keeps the
-transfer set and any training text none of them left out. The run directory is a
+transfer set and any training text none of them left out (on GoEmotions, two half-train
+teachers taught no better: README, "Cross-fitted teacher labels"). The run directory is a
 BiLSTM run like any other (thresholds tuned on dev, test scored once, the raw-string
 SavedModel); run_info.json and the model card name the teachers and the transfer set.
 """
