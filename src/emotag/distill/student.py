@@ -167,10 +167,7 @@ def prepare_student(config: DistillConfig) -> bilstm.Prepared:
     ids = prepared.train_ids + prepared.encoder.encode(transfer)
     prepared.train_ds = make_dataset(ids, targets, config.batch_size, shuffle_seed=config.seed)
     prepared.info.update(
-        teachers=[
-            {"run_dir": str(Path(t).resolve()), "identity": teacher_identity(t)[:20]}
-            for t in config.teacher
-        ],
+        teachers=run_entries(config.teacher),
         transfer_set={"train": len(train.texts), **counts},
         **cross_fit,
         teacher_train_agreement=agreement(train.labels, soft_train),
@@ -197,16 +194,19 @@ def train_soft_targets(config: DistillConfig, train, names) -> tuple[np.ndarray,
             config.teacher, [train.texts[i] for i in rest], config.cache_dir, names,
             what="train not held out",
         )  # fmt: skip
+    out_of_fold = len(train.texts) - len(rest)
     log.info("train soft targets: %d texts out of fold, %d from --teacher",
-             len(train.texts) - len(rest), len(rest))  # fmt: skip
+             out_of_fold, len(rest))  # fmt: skip
     info = {
-        "cross_fit_teachers": [
-            {"run_dir": str(Path(t).resolve()), "identity": teacher_identity(t)[:20]}
-            for t in config.cross_fit_teacher
-        ],
-        "train_out_of_fold": int(len(train.texts) - len(rest)),
+        "cross_fit_teachers": run_entries(config.cross_fit_teacher),
+        "train_out_of_fold": int(out_of_fold),
     }
     return soft, info
+
+
+def run_entries(runs: list[str]) -> list[dict]:
+    """run_info.json's record of teacher runs: where each is and what it computes."""
+    return [{"run_dir": str(Path(t).resolve()), "identity": teacher_identity(t)[:20]} for t in runs]
 
 
 def pack_targets(gold: np.ndarray, soft: np.ndarray, has_gold: bool) -> np.ndarray:
