@@ -307,6 +307,28 @@ def test_held_out_ids_of_plain_and_ensemble_runs(tiny_run_dir, tmp_path):
         teacher.held_out_ids(a)
 
 
+def test_a_run_keeps_the_ids_it_left_out_wherever_the_list_goes(tiny_data_dir, tmp_path,
+                                                                 monkeypatch):  # fmt: skip
+    from emotag.distill import teacher
+    from emotag.training.bilstm import TrainConfig, train
+
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+    Path("held.txt").write_text("# fold A\ntrain3\ntrain1\n\nnot-in-train\n")
+    run_dir = train(TrainConfig(
+        data_dir=str(tiny_data_dir), embeddings="random", embedding_dim=8, epochs=1,
+        lstm_units=4, attention_units=4, batch_size=32, min_count=1, verbose=0,
+        output_dir=str(tmp_path / "runs"), run_name="fold-a", exclude_ids="held.txt",
+    ))  # fmt: skip
+    assert (run_dir / "excluded_ids.txt").read_text() == "not-in-train\ntrain1\ntrain3\n"
+    assert json.loads((run_dir / "train_config.json").read_text())["exclude_ids"] == "held.txt"
+    assert "the run keeps the ids in `excluded_ids.txt`" in (run_dir / "MODEL_CARD.md").read_text()
+    Path("held.txt").unlink()  # the list is gone, and the run is read from elsewhere
+    monkeypatch.chdir(tmp_path)
+    assert teacher.held_out_ids(run_dir) == {"train1", "train3", "not-in-train"}
+
+
 def test_student_soft_targets_out_of_fold_then_from_the_teacher(tiny_run_dir, tmp_path,
                                                                  monkeypatch):  # fmt: skip
     from emotag.data.goemotions import Split

@@ -158,14 +158,16 @@ def teacher_probabilities(
 def held_out_ids(run_dir: str | Path) -> set[str]:
     """The training ids a run never saw: those of its `--exclude-ids` file.
 
-    For an ensemble run, its members' ids, which must be the same for all of them (a
-    member that saw a text would hand that text's gold labels back).
+    Read from the copy the run keeps (`excluded_ids.txt`); a run written before runs
+    kept one is read from the file its train_config.json names. For an ensemble run,
+    its members' ids, which must be the same for all of them (a member that saw a text
+    would hand that text's gold labels back).
 
     Raises:
         ValueError: When the run (or a member) left no training text out, or the
             members of an ensemble left out different ones.
-        FileNotFoundError: When the recorded id file is gone (a relative path is read
-            from the working directory, as at training time).
+        FileNotFoundError: When an older run's id file is gone (a relative path is
+            read from the working directory, as at training time).
     """
     run = layout.open_run(run_dir)
     members = run.info.get("members")
@@ -183,10 +185,14 @@ def held_out_ids(run_dir: str | Path) -> set[str]:
             f"{run.path} was trained on every training text (no --exclude-ids in its "
             f"train_config.json), so it cannot label any of them out of fold"
         )
+    if (run.path / layout.EXCLUDED_IDS).is_file():
+        return read_id_list(run.path / layout.EXCLUDED_IDS)
     if not Path(listed).is_file():
         raise FileNotFoundError(
             f"{run.path} left out the training ids listed in {listed}, which is not a file "
-            f"(relative paths are read from {Path.cwd()}); run from where it was trained"
+            f"(relative paths are read from {Path.cwd()}), and the run keeps no "
+            f"{layout.EXCLUDED_IDS} (written before runs kept one); run from where it was "
+            f"trained"
         )
     return read_id_list(listed)
 

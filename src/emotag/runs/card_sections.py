@@ -89,8 +89,10 @@ def data_section(run: CardInputs) -> list[str]:
             "",
         ]
     if config.get("exclude_ids"):
+        kept = (run.path / layout.EXCLUDED_IDS).is_file()
+        copy = f"; the run keeps the ids in `{layout.EXCLUDED_IDS}`" if kept else ""
         out += [f"Training rows whose ids are in `{config['exclude_ids']}` were left out "
-                "(`--exclude-ids`).", ""]  # fmt: skip
+                f"(`--exclude-ids`{copy}).", ""]  # fmt: skip
     if config.get("extra_train"):
         out += [f"Rows of `{config['extra_train']}` were added to train only "
                 "(`--extra-train`).", ""]  # fmt: skip

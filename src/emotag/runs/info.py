@@ -9,7 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from emotag.runs.layout import KINDS, RUN_FORMAT, RUN_INFO, TRAIN_CONFIG
+from emotag.data.splits import read_id_list
+from emotag.runs.layout import EXCLUDED_IDS, KINDS, RUN_FORMAT, RUN_INFO, TRAIN_CONFIG
 from emotag.runs.model_card import write_model_card
 
 
@@ -29,7 +30,8 @@ def invocation() -> str:
 def write_run_info(
     run_path: Path, config: dict, started: float, report: dict, *, kind: str, **extra
 ) -> dict:
-    """Writes `train_config.json`, `run_info.json` and `MODEL_CARD.md`.
+    """Writes `train_config.json`, `run_info.json` and `MODEL_CARD.md` (and, for a run
+    trained with `exclude_ids`, the ids it left out as `excluded_ids.txt`).
 
     Args:
         run_path: the run directory being written.
@@ -48,6 +50,11 @@ def write_run_info(
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     (run_path / TRAIN_CONFIG).write_text(json.dumps(config, indent=2))
+    if config.get("exclude_ids"):
+        # The run keeps the ids it left out: a cross-fit teacher (`emotag distill
+        # --cross-fit-teacher`) reads them from here wherever the list file has gone.
+        ids = sorted(read_id_list(config["exclude_ids"]))
+        (run_path / EXCLUDED_IDS).write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
     info = {
         "format": RUN_FORMAT,  # open_run refuses formats it does not know
         "kind": kind,

@@ -41,6 +41,7 @@ TOKENIZER = "tokenizer.pkl"
 PREPROCESS_CONFIG = "preprocess_config.json"
 EMBEDDINGS = "embeddings.json"
 HISTORY = "history.json"
+EXCLUDED_IDS = "excluded_ids.txt"  # the ids of --exclude-ids (left out of train), one a line
 ENCODER = "encoder.json"
 TFIDF_MODEL = "tfidf_lr.npz"
 
