@@ -213,13 +213,14 @@ def test_sigkill_mid_epoch_then_restart_resumes(tiny_data_dir, tmp_path):
     assert probs.shape == (2, 28) and np.isfinite(probs).all()
 
 
-def _run_with_kill(point, data_dir, out_dir):
+def _run_with_kill(point, data_dir, out_dir, *extra):
     """Trains 3 epochs through tests/fault_injection.py, SIGKILLed at `point`.
 
     One TensorFlow thread each, so that two runs of the same command compute the same
     floats whatever else the machine is doing.
     """
-    flags = ("--epochs", "3", "--patience", "10", "--batch-size", "16", "--backup-every", "4")
+    flags = ("--epochs", "3", "--patience", "10", "--batch-size", "16", "--backup-every", "4",
+             *extra)  # fmt: skip
     command = [sys.executable, str(INJECT), point, *_train_command(data_dir, out_dir, *flags)[2:]]
     env = {**_env(), "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
@@ -255,6 +256,25 @@ def test_resume_after_kills_between_epochs_and_during_export_is_exact(tiny_data_
     np.testing.assert_array_equal(np.load(got / "per_class_thresholds.npy"),
                                   np.load(want / "per_class_thresholds.npy"))  # fmt: skip
     assert sorted(p.name for p in (tmp_path / "killed").iterdir()) == ["ft"]  # backup gone
+
+
+@pytest.mark.slow
+def test_a_resumed_run_with_weight_averaging_is_exact(tiny_data_dir, tmp_path):
+    # The backup holds the raw weights and their average; the dev score and best weights
+    # of epoch 1 (the average) were recorded before the kill.
+    flags = ("--weight-averaging", "1")
+    reference = _run_with_kill("none", tiny_data_dir, tmp_path / "reference", *flags)
+    assert reference.returncode == 0, reference.stderr[-3000:]
+    killed = _run_with_kill("after-epoch:1", tiny_data_dir, tmp_path / "killed", *flags)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    resumed = _run_with_kill("none", tiny_data_dir, tmp_path / "killed", *flags)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "restored the backup of epoch 1 (its end)" in resumed.stderr
+    assert _digest(resumed.stderr) == _digest(reference.stderr)  # the same weights, bit for bit
+    want, got = tmp_path / "reference" / "ft", tmp_path / "killed" / "ft"
+    assert json.loads((got / "history.json").read_text()) == json.loads(
+        (want / "history.json").read_text()
+    )
 
 
 TWO_CPUS = """

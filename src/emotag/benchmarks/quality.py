@@ -124,6 +124,24 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
         ("distill-cf-train-only-sw0.8", {"augment_multiple": 0, "soft_weight": 0.8}),
         ("distill-cf-u128-sw0.8", {"augment_multiple": 1, "lstm_units": 128, "soft_weight": 0.8}),
     ],
+    # The distill-sw0.8 students (shared runs) beside the same students whose weights are
+    # averaged over about the last epoch (--weight-averaging 1): does Polyak averaging
+    # close part of the gap to the teacher? (Seed 0: no; README.)
+    "distill-ema": [
+        ("distill-sw0.8", {"augment_multiple": 1, "soft_weight": 0.8}),
+        ("distill-train-only-sw0.8", {"augment_multiple": 0, "soft_weight": 0.8}),
+        ("distill-ema-sw0.8", {"augment_multiple": 1, "soft_weight": 0.8, "weight_averaging": 1.0}),
+        (
+            "distill-ema-train-only-sw0.8",
+            {"augment_multiple": 0, "soft_weight": 0.8, "weight_averaging": 1.0},
+        ),
+    ],
+    # A transfer set of two augmented copies of train instead of one (Tang et al. and
+    # Mukherjee & Awadallah found larger transfer sets teach more).
+    "distill-aug2": [
+        ("distill-sw0.8", {"augment_multiple": 1, "soft_weight": 0.8}),
+        ("distill-aug2-sw0.8", {"augment_multiple": 2, "soft_weight": 0.8}),
+    ],
 }
 # Flags only a student has; an undistilled experiment drops them from --set.
 DISTILL_ONLY = {f.name for f in dataclasses.fields(DistillConfig)} - {

@@ -50,7 +50,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from emotag.config import StepLog, choice, option, parse_config, positive_int, setup_logging
+from emotag.config import (
+    StepLog,
+    choice,
+    non_negative_float,
+    option,
+    parse_config,
+    positive_int,
+    setup_logging,
+)
 from emotag.data.datasets import DatasetSpec, load_dataset
 from emotag.data.goemotions import Dataset
 from emotag.embeddings.sources import EmbeddingResult
@@ -72,7 +80,12 @@ from emotag.training.backup import (
     smallest_across_workers,
 )
 from emotag.training.budget import EpochBudget, epoch_budget, stop_reason
-from emotag.training.callbacks import VERBOSE_CHOICES, ValidationMacroF1, progress_verbosity
+from emotag.training.callbacks import (
+    VERBOSE_CHOICES,
+    SwapAveragedWeights,
+    ValidationMacroF1,
+    progress_verbosity,
+)
 from emotag.training.callbacks import selection_callbacks as dev_f1_selection
 from emotag.training.fault_tolerance import (
     PersistentEarlyStopping,
@@ -110,6 +123,10 @@ class TrainConfig(DatasetSpec, CalibrationSpec):
     # training texts per batch (the global batch with --strategy)
     batch_size: int = option(64, type=positive_int)
     learning_rate: float = 3e-3  # Adam learning rate (from --search)
+    # exponential moving average of the weights over about this many epochs (Polyak
+    # averaging; momentum 1 - 1 / (epochs x steps per epoch)): scored on dev, kept and
+    # exported in place of the raw weights. 0 = off
+    weight_averaging: float = option(0.0, type=non_negative_float)
     lstm_units: int = 192  # LSTM units per direction (from --search)
     attention_units: int = 128  # hidden size of the additive attention scorer
     dropout: float = 0.4  # dropout on the embeddings and before the output layer (from --search)
@@ -241,8 +258,25 @@ def build_model(config: TrainConfig, prepared: Prepared) -> keras.Model:
         label_prior=counts / len(train_split.texts),
     )
     loss = make_loss(config.loss, class_counts=counts, gamma=config.gamma, beta=config.beta)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=1.0), loss=loss)
+    model.compile(optimizer=make_optimizer(config, prepared), loss=loss)
     return model
+
+
+def ema_momentum(averaging_epochs: float, steps_per_epoch: int) -> float:
+    """The weight-average momentum whose horizon (1 / (1 - momentum)) is that many epochs."""
+    return 1.0 - 1.0 / max(1.0, averaging_epochs * steps_per_epoch)
+
+
+def make_optimizer(config: TrainConfig, prepared: Prepared) -> keras.optimizers.Optimizer:
+    """Adam with gradient clipping, keeping a moving average of the weights if asked."""
+    if not config.weight_averaging:
+        return keras.optimizers.Adam(config.learning_rate, clipnorm=1.0)
+    momentum = ema_momentum(config.weight_averaging, prepared.budget(config).steps_per_epoch)
+    log.info("weight averaging: EMA momentum %.5f", momentum)
+    return keras.optimizers.Adam(
+        config.learning_rate, clipnorm=1.0, use_ema=True, ema_momentum=momentum,
+        ema_overwrite_frequency=None,
+    )  # fmt: skip
 
 
 def dev_selection_data(prepared: Prepared) -> tuple:
@@ -299,6 +333,10 @@ def train(config: TrainConfig, prepare_fn=None, build_fn=None) -> Path:
         backup_dir / "keras", save_freq=config.backup_every, workers=role.workers
     )
     callbacks = [ValidationMacroF1(*dev_selection_data(prepared)), stopper, backup]
+    if config.weight_averaging:
+        # The average is scored on dev and kept as the best weights; the raw weights are
+        # back before the backup and the next epoch.
+        callbacks = [SwapAveragedWeights(), *callbacks[:2], SwapAveragedWeights(), backup]
     stopped = (int(stopper.load() and stopper.stopped),)
     if role.workers > 1:  # all train on, unless every worker's run had stopped
         stopped = smallest_across_workers(strategy, stopped)

@@ -124,3 +124,38 @@ def selection_callbacks(val_data, y_val, patience):
             verbose=1,
         ),
     ]
+
+
+
+class SwapAveragedWeights(keras.callbacks.SwapEMAWeights):
+    """Exchanges the model's weights with the optimizer's moving average at each epoch end.
+
+    Used in pairs around the callbacks that should see the average (with the optimizer's
+    `use_ema=True`): `[swap, score on dev, keep the best, swap, back up]`. The first puts
+    the average in the model, the second puts the raw weights back before the backup and
+    the next epoch, so training goes on from them and a backup holds both as they were.
+    The exchange copies, bit for bit: Keras's TensorFlow path adds and subtracts in
+    place, which rounds, so a resumed run would not retrace the unkilled one exactly.
+    """
+
+    def __init__(self):
+        super().__init__(swap_on_epoch=False)
+
+    def _tf_swap_variables(self, optimizer):
+        self._backend_swap_variables(optimizer)  # var <- average, average <- copy of var
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._swap_variables()
+
+    # fit's own validation and predict calls leave the weights alone (the base swaps).
+    def on_test_begin(self, logs=None):
+        pass
+
+    def on_test_end(self, logs=None):
+        pass
+
+    def on_predict_begin(self, logs=None):
+        pass
+
+    def on_predict_end(self, logs=None):
+        pass
