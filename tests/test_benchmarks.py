@@ -56,6 +56,12 @@ def test_a_finished_run_is_reused_only_with_the_same_configuration(tmp_path):
     assert trained_runs.is_finished(run, config)
     with pytest.raises(SystemExit, match="subset_seed: 0 there, 1 now"):
         trained_runs.is_finished(run, dataclasses.replace(config, subset_seed=1))
+    # A run saved before bagged thresholds became the default had the exact cuts.
+    del saved["threshold_resamples"]
+    (run / "train_config.json").write_text(json.dumps(saved))
+    with pytest.raises(SystemExit, match="threshold_resamples: 0 there, 50 now"):
+        trained_runs.is_finished(run, config)
+    assert trained_runs.is_finished(run, dataclasses.replace(config, threshold_resamples=0))
 
 
 def test_unknown_experiment_names_are_refused(tmp_path):
@@ -285,3 +291,52 @@ def test_calibration_benchmark_on_a_tiny_run(tiny_run_dir, tiny_data_dir, tmp_pa
     t = result["temperature"]
     assert t["used"] in (1.0, t["fitted"]) and t["kept"] == (t["used"] != 1.0)
     assert "| tuned for |" in (out / "calibration.md").read_text()
+
+
+def test_held_out_halves_score_both_methods_on_the_same_splits():
+    import numpy as np
+
+    from emotag.benchmarks.thresholds import held_out_halves, tune
+    from emotag.evaluation.metrics import macro_f1
+
+    rng = np.random.default_rng(0)
+    labels = (rng.random((60, 3)) < 0.3).astype(int)
+    probs = np.clip(0.3 * labels + 0.7 * rng.random((60, 3)), 0, 1).astype("float32")
+    scores = held_out_halves(probs, labels, resamples=5, halves=3, seed=4)
+    split_rng = np.random.default_rng(4)
+    for i in range(3):
+        order = split_rng.permutation(60)
+        a, b = order[:30], order[30:]
+        for method in ("exact", "bagged"):
+            t = tune(method, probs[a], labels[a], 5)
+            assert scores[method][i] == pytest.approx(macro_f1(labels[b], probs[b] >= t))
+
+
+@pytest.mark.slow
+def test_thresholds_benchmark_on_a_tiny_run(tiny_run_dir, tiny_data_dir, tmp_path):
+    import numpy as np
+
+    from emotag.benchmarks import thresholds
+    from emotag.data.goemotions import load_goemotions
+    from emotag.evaluation.calibration import bagged_threshold_per_class
+    from emotag.evaluation.metrics import macro_f1
+    from emotag.serving.predictor import Predictor
+
+    out = tmp_path / "results"
+    argv = ["--models", str(tiny_run_dir), "--data-dir", str(tiny_data_dir), "--halves", "3",
+            "--resamples", "4", "--out", str(out)]  # fmt: skip
+    assert thresholds.main(argv) == 0
+    (result,) = json.loads((out / "thresholds.json").read_text())
+    gains = np.subtract(result["halves"]["bagged"], result["halves"]["exact"])
+    assert result["half_gain_mean"] == pytest.approx(gains.mean())
+    assert result["half_wins"] == int((gains > 0).sum())
+    # Test is scored with thresholds tuned on all of dev.
+    data = load_goemotions(tiny_data_dir)
+    predictor = Predictor.load(tiny_run_dir)
+    dev, test = predictor.predict_proba(data.dev.texts), predictor.predict_proba(data.test.texts)
+    cut = bagged_threshold_per_class(dev, data.dev.labels, 4).thresholds
+    expected = macro_f1(data.test.labels, test >= cut)
+    assert result["bagged"]["test_macro_f1"] == pytest.approx(expected)
+    assert "| held-out half: exact |" in (out / "thresholds.md").read_text()
+    with pytest.raises(SystemExit, match="--resamples must be >= 1"):
+        thresholds.main([*argv[:-4], "--resamples", "0", "--out", str(out)])

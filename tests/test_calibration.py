@@ -171,3 +171,109 @@ def test_calibrate_for_jaccard_records_the_objective_and_round_trips(tmp_path):
     assert meta["objective"] == "jaccard" and meta["dev_macro_f1"]["chosen"] <= 1
     with pytest.raises(ValueError, match="objective"):
         calibrate(probs, y, objective="accuracy")
+
+
+# --- bagged thresholds: the best cuts of bootstrap resamples of dev, averaged -------------
+
+
+def _resample_rows(n, resamples, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, n, n) for _ in range(resamples)]
+
+
+def test_bagged_thresholds_are_the_mean_best_cut_of_seeded_resamples():
+    from emotag.evaluation.calibration import bagged_threshold_per_class
+
+    rng = np.random.default_rng(3)
+    y = (rng.random((40, 2)) < 0.4).astype(int)
+    probs = np.clip(0.35 * y + rng.random((40, 2)) * 0.7, 0, 1).astype("float32")
+    # Class 1 has a single positive: resamples without it have no cut and do not count.
+    y[:, 1] = 0
+    y[7, 1] = 1
+    bagged = bagged_threshold_per_class(probs, y, resamples=12, seed=5)
+    cuts = {0: [], 1: []}
+    for rows in _resample_rows(40, 12, seed=5):
+        search = best_threshold_per_class(probs[rows], y[rows])
+        for c in (0, 1):
+            if y[rows, c].any():
+                cuts[c].append(search.thresholds[c])
+    assert 0 < len(cuts[1]) < 12  # some resamples lack class 1's positive
+    np.testing.assert_allclose(bagged.thresholds, [np.mean(cuts[0]), np.mean(cuts[1])], rtol=1e-6)
+    assert bagged.thresholds.dtype == np.float32
+    np.testing.assert_allclose(bagged.f1, per_class_f1(y, probs >= bagged.thresholds))
+    # The same seed, the same thresholds.
+    again = bagged_threshold_per_class(probs, y, resamples=12, seed=5)
+    np.testing.assert_array_equal(again.thresholds, bagged.thresholds)
+
+
+def test_bagged_thresholds_keep_the_fallback_for_a_class_without_dev_positives():
+    from emotag.evaluation.calibration import bagged_threshold_per_class
+
+    y = Y_OBVIOUS.copy()
+    y[:, 1] = 0
+    bagged = bagged_threshold_per_class(P_OBVIOUS, y, resamples=5, fallback=0.4)
+    assert bagged.fallback_classes == [1]
+    assert bagged.thresholds[1] == pytest.approx(0.4)
+    with pytest.raises(ValueError, match="resamples must be >= 1"):
+        bagged_threshold_per_class(P_OBVIOUS, y, resamples=0)
+
+
+def test_bagged_thresholds_do_better_than_exact_cuts_on_unseen_data():
+    # A small dev set (60 rows, ~9 positives a class) and a large held-out set from the
+    # same distribution: the exact cuts chase dev's few positives, the average does not.
+    from emotag.evaluation.calibration import bagged_threshold_per_class
+    from emotag.evaluation.metrics import macro_f1
+
+    def draw(rng, n):
+        y = (rng.random((n, 5)) < 0.15).astype(int)
+        logits = 1.2 * (2 * y - 1) + rng.normal(0, 1.3, (n, 5))
+        return (1 / (1 + np.exp(-logits))).astype("float32"), y
+
+    gains = []
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        (p_dev, y_dev), (p_new, y_new) = draw(rng, 60), draw(rng, 20000)
+        exact = best_threshold_per_class(p_dev, y_dev).thresholds
+        bagged = bagged_threshold_per_class(p_dev, y_dev, resamples=50).thresholds
+        gains.append(macro_f1(y_new, p_new >= bagged) - macro_f1(y_new, p_new >= exact))
+    assert np.mean(gains) > 0.005
+    assert sum(g > 0 for g in gains) >= 6
+
+
+def test_calibrate_with_resamples_records_the_method_and_what_dev_gives_up(tmp_path):
+    from emotag.evaluation.calibration import bagged_threshold_per_class
+
+    rng = np.random.default_rng(0)
+    y = (rng.random((80, 3)) < 0.3).astype(int)
+    probs = np.clip(0.3 * y + rng.random((80, 3)) * 0.7, 0, 1).astype("float32")
+    calibration = calibrate(probs, y, resamples=20)
+    np.testing.assert_array_equal(
+        calibration.thresholds, bagged_threshold_per_class(probs, y, 20).thresholds
+    )
+    exact = best_threshold_per_class(probs, y)
+    assert calibration.dev_scores["per_class_exact"] == pytest.approx(np.mean(exact.f1))
+    # The exact cuts are the best on dev by construction.
+    assert calibration.dev_scores["per_class"] <= calibration.dev_scores["per_class_exact"]
+    assert calibration.threshold_resamples == 20
+    labels = ["a", "b", "c"]
+    calibration.save(tmp_path, labels)
+    assert json.loads((tmp_path / "thresholds.json").read_text())["threshold_resamples"] == 20
+    assert Calibration.load(tmp_path).threshold_resamples == 20
+    # A run saved before bagging: its thresholds were the exact cuts.
+    meta = json.loads((tmp_path / "thresholds.json").read_text())
+    del meta["threshold_resamples"]
+    (tmp_path / "thresholds.json").write_text(json.dumps(meta))
+    assert Calibration.load(tmp_path).threshold_resamples == 0
+    plain = calibrate(probs, y)
+    assert plain.threshold_resamples == 0 and "per_class_exact" not in plain.dev_scores
+    np.testing.assert_array_equal(plain.thresholds, exact.thresholds)
+
+
+def test_a_trained_run_serves_its_bagged_thresholds_by_default(tiny_run_dir):
+    from emotag.evaluation.scoring import THRESHOLD_RESAMPLES
+
+    meta = json.loads((tiny_run_dir / "thresholds.json").read_text())
+    assert meta["threshold_resamples"] == THRESHOLD_RESAMPLES > 0
+    assert "per_class_exact" in meta["dev_macro_f1"]
+    config = json.loads((tiny_run_dir / "train_config.json").read_text())
+    assert config["threshold_resamples"] == THRESHOLD_RESAMPLES

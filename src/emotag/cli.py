@@ -51,6 +51,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "benchmark calibration": (
         "emotag.benchmarks.calibration", "threshold objectives and temperature scaling of runs"
     ),
+    "benchmark thresholds": (
+        "emotag.benchmarks.thresholds", "exact vs bagged per-class thresholds, chosen on dev"
+    ),
     "benchmark learning-curve": (
         "emotag.benchmarks.learning_curve", "test macro-F1 by training size, four models"
     ),

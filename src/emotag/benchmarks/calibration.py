@@ -136,8 +136,8 @@ def train_semeval_style(directory: str | Path, sizes=SIZES) -> tuple[Path, str]:
     return train(config), semeval_style_note(data_dir)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """--models RUN ... or --semeval-style DIR (with its sizes), and --data-dir."""
     runs = parser.add_mutually_exclusive_group(required=True)
     runs.add_argument("--models", nargs="+", help="run directories to measure")
     runs.add_argument("--semeval-style", metavar="DIR",
@@ -148,7 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="tweets per split of the synthetic set (default: the E-c "
                         f"release's, {' '.join(map(str, SIZES))})")
     parser.add_argument("--data-dir", default=None,
-                        help="data directory; None = each run's own (default: None)")
+                        help="data directory; None = each run's own (default: None)")  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
+    add_run_arguments(parser)
     parser.add_argument("--out", default="benchmarks/results",
                         help="directory for calibration.md and calibration.json, or "
                         "calibration_semeval_style.md and .json (default: benchmarks/results)")

@@ -23,6 +23,9 @@ log = logging.getLogger("benchmark")
 
 # Fields that say where a run is written or how it reports progress, not what it trains.
 NOT_COMPARED = {"data_dir", "output_dir", "run_name", "verbose", "cache_dir", "backup_dir"}
+# Fields whose default changed after they were added: a run saved without the field did
+# this (thresholds were the exact best cuts before bagging became the default).
+LEGACY_DEFAULTS = {"threshold_resamples": 0}
 
 
 def parse_value(kind: str, text: str):
@@ -60,7 +63,7 @@ def is_finished(run_dir: Path, config) -> bool:
     """Whether `run_dir` holds a finished run of `config` (a config dataclass).
 
     A field the saved configuration lacks (added to the code after the run was trained)
-    counts as its default, which is what the run then did.
+    counts as what the run then did: its `LEGACY_DEFAULTS` value, else its default.
 
     Raises:
         SystemExit: When the run exists but was trained with another configuration (e.g.
@@ -70,7 +73,7 @@ def is_finished(run_dir: Path, config) -> bool:
         return False
     saved = json.loads((run_dir / layout.TRAIN_CONFIG).read_text())
     wanted = dataclasses.asdict(config)
-    defaults = dataclasses.asdict(type(config)())
+    defaults = {**dataclasses.asdict(type(config)()), **LEGACY_DEFAULTS}
     differ = sorted(
         k for k in wanted if k not in NOT_COMPARED and saved.get(k, defaults[k]) != wanted[k]
     )
@@ -102,7 +105,11 @@ def run_figures(run_dir: Path) -> dict:
         "wall_time_s": info["wall_time_s"],
         "best_epoch": info.get("best_epoch"),
         "embeddings": config.get("embeddings"),
-        "dev_macro_f1": thresholds["dev_macro_f1"]["per_class"],
+        # the exact per-class search's dev score, also for bagged thresholds: runs compare
+        # on dev by what their probabilities can reach, as before bagging
+        "dev_macro_f1": thresholds["dev_macro_f1"].get(
+            "per_class_exact", thresholds["dev_macro_f1"]["per_class"]
+        ),
         "per_class_f1": {row["label"]: row["f1"] for row in metrics["per_class"]},
         "labels": test.label_names,
         "run_dir": str(run_dir),

@@ -100,6 +100,47 @@ def best_threshold_per_class(probs, y_true, grid=None, fallback=0.5):
     return ThresholdSearch(thresholds, f1, fallback_classes)
 
 
+def bagged_threshold_per_class(probs, y_true, resamples, seed=0, fallback=0.5):
+    """Per-class thresholds averaged over bootstrap resamples of dev (bagging).
+
+    The exact search (`best_threshold_per_class`) fits each class's cut to the few dev
+    positives it has, and the cut moves with them; averaging the best cuts of
+    `resamples` resamples (drawn with replacement, seeded) is Breiman's (1996) bagging
+    applied to the threshold: a steadier cut for unseen text, at a small cost on dev.
+    A class's average covers the resamples that hold any of its positives; a class
+    without dev positives keeps `fallback`.
+
+    Args:
+        probs: array-like `(n, C)` of dev probabilities.
+        y_true: array-like `(n, C)` of 0/1 dev labels.
+        resamples: bootstrap resamples (>= 1).
+        seed: seed of the resampling (the same seed, the same thresholds).
+        fallback: threshold for classes with no dev positives.
+
+    Returns:
+        `ThresholdSearch` whose `f1` is each class's F1 on all of dev at its threshold.
+    """
+    if resamples < 1:
+        raise ValueError(f"resamples must be >= 1, got {resamples}")
+    probs = np.asarray(probs, dtype=np.float32)
+    y_true = np.asarray(y_true).astype(bool)
+    exact = best_threshold_per_class(probs, y_true, fallback=fallback)
+    rng = np.random.default_rng(seed)
+    total = np.zeros(probs.shape[1])
+    count = np.zeros(probs.shape[1])
+    for _ in range(resamples):
+        rows = rng.integers(0, len(probs), len(probs))
+        search = best_threshold_per_class(probs[rows], y_true[rows], fallback=fallback)
+        seen = y_true[rows].any(axis=0)
+        total[seen] += search.thresholds[seen]
+        count[seen] += 1
+    thresholds = np.where(count > 0, total / np.maximum(count, 1), exact.thresholds)
+    thresholds = thresholds.astype(np.float32)
+    return ThresholdSearch(
+        thresholds, per_class_f1(y_true, probs >= thresholds), exact.fallback_classes
+    )
+
+
 def best_global_threshold(probs, y_true, grid=None):
     """Single threshold for all classes maximising dev macro-F1.
 
@@ -137,6 +178,8 @@ class Calibration:
     objective_dev_score: float | None = None  # the objective's dev value at the thresholds
     temperature: float = 1.0  # logits divided by this before thresholds (1 = not scaled)
     temperature_info: dict | None = None  # the dev fit behind `temperature` (reliability.py)
+    # bootstrap resamples of dev the per-class thresholds were averaged over (0 = exact)
+    threshold_resamples: int = 0
 
     def export_settings(self) -> dict:
         """The exporters' keyword arguments that this calibration decides."""
@@ -169,6 +212,7 @@ class Calibration:
             "objective": self.objective,
             "objective_dev_score": self.objective_dev_score,
             "temperature": float(self.temperature),
+            "threshold_resamples": int(self.threshold_resamples),
         }
         if self.temperature_info is not None:
             result["temperature_fit"] = self.temperature_info
@@ -208,10 +252,13 @@ class Calibration:
             objective_dev_score=meta.get("objective_dev_score"),
             temperature=float(meta.get("temperature", 1.0)),
             temperature_info=meta.get("temperature_fit"),
+            threshold_resamples=int(meta.get("threshold_resamples", 0)),  # older runs: exact
         )
 
 
-def calibrate(probs, y_true, grid=None, global_grid=None, fallback=0.5, objective="macro"):
+def calibrate(
+    probs, y_true, grid=None, global_grid=None, fallback=0.5, objective="macro", resamples=0
+):
     """Choose per-class thresholds, a global threshold and the at-least-one rule on dev.
 
     Args:
@@ -223,13 +270,20 @@ def calibrate(probs, y_true, grid=None, global_grid=None, fallback=0.5, objectiv
         objective: what the per-class thresholds maximise (`emotag.evaluation.objectives`):
             "macro" (each class's F1, exact), "micro" or "jaccard" (coordinate ascent,
             `fit_all_objectives`: never below another objective's thresholds on dev).
+        resamples: 0 = the exact per-class search; more = its thresholds averaged over
+            that many bootstrap resamples of dev (`bagged_threshold_per_class`, seed 0;
+            `grid` is then not used).
 
     Returns:
         `Calibration`. `dev_scores` (dev macro-F1) holds the variants `fixed_0.5`,
-        `global`, `per_class` and `per_class_at_least_one`; `at_least_one` is
-        True only if it strictly improves on `per_class`.
+        `global`, `per_class` and `per_class_at_least_one` (and, when bagged,
+        `per_class_exact`: the exact search's, what the thresholds give up on dev);
+        `at_least_one` is True only if it strictly improves on `per_class`.
     """
-    search = best_threshold_per_class(probs, y_true, grid=grid, fallback=fallback)
+    if resamples:
+        search = bagged_threshold_per_class(probs, y_true, resamples, fallback=fallback)
+    else:
+        search = best_threshold_per_class(probs, y_true, grid=grid, fallback=fallback)
     global_t, global_f1 = best_global_threshold(probs, y_true, grid=global_grid)
     scores = {
         "fixed_0.5": macro_f1(y_true, apply_thresholds(probs, 0.5)),
@@ -239,6 +293,9 @@ def calibrate(probs, y_true, grid=None, global_grid=None, fallback=0.5, objectiv
             y_true, apply_thresholds(probs, search.thresholds, at_least_one=True)
         ),
     }
+    if resamples:
+        exact = best_threshold_per_class(probs, y_true, fallback=fallback)
+        scores["per_class_exact"] = float(np.mean(exact.f1))
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     thresholds = search.thresholds
@@ -262,6 +319,7 @@ def calibrate(probs, y_true, grid=None, global_grid=None, fallback=0.5, objectiv
         per_class_dev_f1=search.f1 if objective == "macro" else chosen_f1,
         objective=objective,
         objective_dev_score=max(plain, with_rule),
+        threshold_resamples=int(resamples),
     )
 
 
