@@ -48,7 +48,8 @@ def readme_artifact_names() -> list[str]:
 def test_readme_lists_exactly_the_layout_files():
     names = readme_artifact_names()
     kind_files = {name for files in layout.KIND_FILES.values() for name in files}
-    expected = {*layout.RUN_FILES, *kind_files, layout.MODEL_WEIGHTS, "eval_<split>"}
+    expected = {*layout.RUN_FILES, *kind_files, *layout.OPTIONAL_FILES, layout.MODEL_WEIGHTS,
+                "eval_<split>"}  # fmt: skip
     assert len(names) == len(set(names))
     assert set(names) == expected
     # The README says every run has the first twelve entries.

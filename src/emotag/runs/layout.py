@@ -83,6 +83,8 @@ KIND_FILES = {
     ENSEMBLE: (),  # the members are listed in run_info.json
     LEXICON: (),  # the lexicon and its covered labels are listed in run_info.json
 }
+# Beyond those, files only some runs write: a run trained with --exclude-ids keeps the ids.
+OPTIONAL_FILES = (EXCLUDED_IDS,)
 
 
 class NotARunError(FileNotFoundError):
