@@ -29,7 +29,6 @@ import numpy as np
 from emotag.config import (
     HelpFormatter,
     command_line,
-    non_negative_int,
     positive_int,
     setup_logging,
 )
@@ -141,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     add_run_arguments(parser)
-    parser.add_argument("--resamples", type=non_negative_int, default=THRESHOLD_RESAMPLES,
+    parser.add_argument("--resamples", type=positive_int, default=THRESHOLD_RESAMPLES,
                         help="bootstrap resamples of the bagged thresholds")
     parser.add_argument("--halves", type=positive_int, default=20,
                         help="random half splits of dev to compare the methods on")
@@ -154,8 +153,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     setup_logging()
     args = build_parser().parse_args(argv)
-    if args.resamples < 1:
-        raise SystemExit("--resamples must be >= 1 (bagging needs a resample)")
     runs, stem, note = args.models, "thresholds", None
     if args.semeval_style:
         from emotag.benchmarks.calibration import train_semeval_style

@@ -35,7 +35,7 @@ class CalibrationSpec:
     temperature_scaling: bool = False
     # per-class thresholds averaged over this many bootstrap resamples of dev (bagging; 0 =
     # the exact best cuts on dev): steadier on unseen text; on held-out halves of dev it
-    # beat the exact cuts for all 6 models tried (benchmarks/results/thresholds.md)
+    # beat the exact cuts for all 16 runs tried (benchmarks/results/thresholds.md)
     threshold_resamples: int = option(THRESHOLD_RESAMPLES, type=non_negative_int)
 
     def scoring_options(self) -> dict:

@@ -170,6 +170,14 @@ def thresholds_section(thresholds: dict) -> list[str]:
         return ["No `thresholds.json` in this run.", ""]
     dev = thresholds.get("dev_macro_f1", {})
     objective = thresholds.get("objective", "macro")
+    resamples = thresholds.get("threshold_resamples", 0)
+    search = (
+        f"the best cuts of {resamples} bootstrap resamples of dev, averaged (bagged; "
+        "steadier on unseen text than the exact best cuts on dev, which score higher "
+        "on dev itself: `per_class_exact` below)"
+        if resamples
+        else "the exact best cut of each class on dev"
+    )
     out = [
         "A label is predicted when its probability is at least its own threshold, tuned "
         f"on the dev split to maximise {OBJECTIVE_TEXT.get(objective, objective)} "
@@ -179,13 +187,7 @@ def thresholds_section(thresholds: dict) -> list[str]:
         f"- threshold objective: `{objective}` (dev value "
         f"{_fmt(thresholds.get('objective_dev_score'))})",
         f"- temperature applied to the logits: {thresholds.get('temperature', 1.0):g}",
-        "- per-class search: " + (
-            f"the best cuts of {resamples} bootstrap resamples of dev, averaged (bagged; "
-            "steadier on unseen text than the exact best cuts on dev, which score higher "
-            "on dev itself: `per_class_exact` below)"
-            if (resamples := thresholds.get("threshold_resamples", 0))
-            else "the exact best cut of each class on dev"
-        ),
+        f"- per-class search: {search}",
         f"- best single global threshold on dev: {thresholds.get('global_threshold')}",
         f"- at-least-one rule (argmax label when none passes): "
         f"{'on' if thresholds.get('at_least_one') else 'off'}",

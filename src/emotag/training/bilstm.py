@@ -332,11 +332,12 @@ def train(config: TrainConfig, prepare_fn=None, build_fn=None) -> Path:
     backup = TrainingBackup(
         backup_dir / "keras", save_freq=config.backup_every, workers=role.workers
     )
-    callbacks = [ValidationMacroF1(*dev_selection_data(prepared)), stopper, backup]
+    selection = [ValidationMacroF1(*dev_selection_data(prepared)), stopper]
     if config.weight_averaging:
         # The average is scored on dev and kept as the best weights; the raw weights are
         # back before the backup and the next epoch.
-        callbacks = [SwapAveragedWeights(), *callbacks[:2], SwapAveragedWeights(), backup]
+        selection = [SwapAveragedWeights(), *selection, SwapAveragedWeights()]
+    callbacks = [*selection, backup]
     stopped = (int(stopper.load() and stopper.stopped),)
     if role.workers > 1:  # all train on, unless every worker's run had stopped
         stopped = smallest_across_workers(strategy, stopped)

@@ -126,7 +126,6 @@ def selection_callbacks(val_data, y_val, patience):
     ]
 
 
-
 class SwapAveragedWeights(keras.callbacks.SwapEMAWeights):
     """Exchanges the model's weights with the optimizer's moving average at each epoch end.
 
