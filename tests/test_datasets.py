@@ -173,6 +173,7 @@ def test_exclude_ids_and_extra_rows_only_touch_train(tmp_path):
     assert data.train.texts[-2:] == ["so glad now", "meh"] and data.train.ids[-1] == "aug-2"
     assert data.train.labels[-2].nonzero()[0].tolist() == [SEMEVAL_EC_LABELS.index("joy")]
     assert data.dev.ids == base.dev.ids and data.test.ids == base.test.ids
+    assert data.excluded_ids == {"2018-En-00001", "nope"} and base.excluded_ids is None
 
 
 def test_read_id_list_plain_lines(tmp_path):

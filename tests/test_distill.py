@@ -329,6 +329,41 @@ def test_a_run_keeps_the_ids_it_left_out_wherever_the_list_goes(tiny_data_dir, t
     assert teacher.held_out_ids(run_dir) == {"train1", "train3", "not-in-train"}
 
 
+def test_a_run_records_the_ids_it_read_not_the_file_edited_later(tiny_data_dir, tmp_path,
+                                                                 monkeypatch):  # fmt: skip
+    from emotag.training import bilstm
+
+    held = tmp_path / "held.txt"
+    held.write_text("train1\n")
+    load = bilstm.load_dataset
+
+    def load_then_edit(spec):
+        data = load(spec)
+        held.write_text("train2\n")  # edited while the run trains
+        return data
+
+    monkeypatch.setattr(bilstm, "load_dataset", load_then_edit)
+    run_dir = bilstm.train(bilstm.TrainConfig(
+        data_dir=str(tiny_data_dir), embeddings="random", embedding_dim=8, epochs=1,
+        lstm_units=4, attention_units=4, batch_size=32, min_count=1, verbose=0,
+        output_dir=str(tmp_path / "runs"), run_name="fold", exclude_ids=str(held),
+    ))  # fmt: skip
+    assert held.read_text() == "train2\n"
+    assert (run_dir / "excluded_ids.txt").read_text() == "train1\n"
+
+
+def test_write_run_info_needs_the_excluded_ids_of_a_run_that_left_some_out(tmp_path):
+    import time
+
+    from emotag.runs.info import write_run_info
+
+    report = {"macro": {"f1": 0.5, "precision": 0.5, "recall": 0.5}, "micro": {"f1": 0.5}}
+    (tmp_path / "r").mkdir()
+    with pytest.raises(ValueError, match="excluded_ids"):
+        write_run_info(tmp_path / "r", {"exclude_ids": "held.txt"}, time.time(), report,
+                       kind="bilstm")  # fmt: skip
+
+
 def test_student_soft_targets_out_of_fold_then_from_the_teacher(tiny_run_dir, tmp_path,
                                                                  monkeypatch):  # fmt: skip
     from emotag.data.goemotions import Split

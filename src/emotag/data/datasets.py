@@ -151,7 +151,9 @@ def load_dataset(spec: DatasetSpec) -> Dataset:
         raise ValueError(f"unknown dataset {spec.dataset!r}; expected one of {DATASETS}")
     train = limit_rows(data.train, spec.limit)
     if spec.exclude_ids:
-        train = drop_ids(train, read_id_list(spec.exclude_ids))
+        excluded = frozenset(read_id_list(spec.exclude_ids))
+        train = drop_ids(train, excluded)
+        data = dataclasses.replace(data, excluded_ids=excluded)
     if spec.train_size:
         train = stratified_sample(train, spec.train_size, spec.subset_seed)
         log.info("a stratified sample of %d training rows (seed %d)", spec.train_size,

@@ -96,6 +96,8 @@ class Dataset:
         label_names: Names of the label columns of every split.
         taxonomy: For GoEmotions one of `TAXONOMIES`; for other datasets their name.
         name: The dataset (`emotag.data.datasets.DATASETS`): "goemotions", "semeval-ec", "csv".
+        excluded_ids: The ids `--exclude-ids` listed, as read when train was cut (None
+            without the flag); a run keeps these, not what the file says later.
     """
 
     train: Split
@@ -104,6 +106,7 @@ class Dataset:
     label_names: list[str]
     taxonomy: str
     name: str = "goemotions"
+    excluded_ids: frozenset[str] | None = None
 
 
 # The container's first name, from when GoEmotions was the only dataset; kept for callers.

@@ -7,9 +7,9 @@ import resource
 import shlex
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
-from emotag.data.splits import read_id_list
 from emotag.runs.layout import EXCLUDED_IDS, KINDS, RUN_FORMAT, RUN_INFO, TRAIN_CONFIG
 from emotag.runs.model_card import write_model_card
 
@@ -28,7 +28,14 @@ def invocation() -> str:
 
 
 def write_run_info(
-    run_path: Path, config: dict, started: float, report: dict, *, kind: str, **extra
+    run_path: Path,
+    config: dict,
+    started: float,
+    report: dict,
+    *,
+    kind: str,
+    excluded_ids: Iterable[str] | None = None,
+    **extra,
 ) -> dict:
     """Writes `train_config.json`, `run_info.json` and `MODEL_CARD.md` (and, for a run
     trained with `exclude_ids`, the ids it left out as `excluded_ids.txt`).
@@ -39,6 +46,8 @@ def write_run_info(
         started: `time.time()` when the run started.
         report: the test report (`emotag.evaluation.metrics.multilabel_report`).
         kind: the run's kind (`emotag.runs.layout.KINDS`), which `open_run` reads back.
+        excluded_ids: the training ids the run left out (`Dataset.excluded_ids`, as the
+            loader read them); required when `config` has `exclude_ids`.
         **extra: further entries of `run_info.json`.
 
     Returns:
@@ -49,11 +58,14 @@ def write_run_info(
 
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if config.get("exclude_ids") and excluded_ids is None:
+        raise ValueError("config has exclude_ids: pass the excluded_ids the run left out")
     (run_path / TRAIN_CONFIG).write_text(json.dumps(config, indent=2))
     if config.get("exclude_ids"):
         # The run keeps the ids it left out: a cross-fit teacher (`emotag distill
         # --cross-fit-teacher`) reads them from here wherever the list file has gone.
-        ids = sorted(read_id_list(config["exclude_ids"]))
+        # They are the ids the loader read, not the file now (it may have changed since).
+        ids = sorted(excluded_ids)
         (run_path / EXCLUDED_IDS).write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
     info = {
         "format": RUN_FORMAT,  # open_run refuses formats it does not know

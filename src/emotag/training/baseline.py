@@ -200,6 +200,7 @@ def train(config: BaselineConfig) -> Path:
         preprocess.save(run.path / layout.PREPROCESS_CONFIG, vocab_size=model.num_features)
         write_run_info(
             run.path, dataclasses.asdict(config), started, report, kind=layout.TFIDF,
+            excluded_ids=data.excluded_ids,
             model="tfidf-lr", chosen={"c": c, "ngram_range": list(ngram_range)},
             num_features=model.num_features, sklearn_gap=sklearn_gap, dev_grid=grid,
         )  # fmt: skip

@@ -312,6 +312,7 @@ def train(config: TrainConfig) -> Path:
         run.write_json(layout.HISTORY, curves)
         write_run_info(
             run.path, dataclasses.asdict(config), started, report, kind=layout.BERT,
+            excluded_ids=data.excluded_ids,
             model="bert", encoder=config.encoder, pooling=pooling, max_len=max_len,
             steps_per_epoch=steps, epochs_run=epochs_run, best_epoch=best_epoch,
             epoch_budget=budget.to_json(), stop_reason=stopped,

@@ -429,6 +429,7 @@ def write_run(
         run.write_json(layout.HISTORY, history)
         write_run_info(
             run.path, dataclasses.asdict(config), started, report, kind=layout.BILSTM,
+            excluded_ids=prepared.data.excluded_ids,
             model="bilstm", epochs_run=len(history["loss"]), **prepared.info,
         )  # fmt: skip
         phase.done()

@@ -200,6 +200,7 @@ def train(config: LexiconConfig) -> Path:
             )  # fmt: skip
         write_run_info(
             run.path, dataclasses.asdict(config), started, report, kind=layout.LEXICON,
+            excluded_ids=data.excluded_ids,
             model=f"lexicon-{which}", lexicon=described, covered_labels=covered,
             uncovered_labels=[n for n in names if n not in covered],
             test_macro_f1_covered=covered_macro_f1(report, covered),
