@@ -293,23 +293,46 @@ def test_calibration_benchmark_on_a_tiny_run(tiny_run_dir, tiny_data_dir, tmp_pa
     assert "| tuned for |" in (out / "calibration.md").read_text()
 
 
-def test_held_out_halves_score_both_methods_on_the_same_splits():
+@pytest.mark.parametrize("one_label", [False, True])
+def test_held_out_halves_score_both_methods_on_the_same_splits(one_label):
     import numpy as np
 
     from emotag.benchmarks.thresholds import held_out_halves, tune
     from emotag.evaluation.metrics import macro_f1
 
     rng = np.random.default_rng(0)
-    labels = (rng.random((60, 3)) < 0.3).astype(int)
-    probs = np.clip(0.3 * labels + 0.7 * rng.random((60, 3)), 0, 1).astype("float32")
+    if one_label:  # one label a row: the at-least-one rule helps some tuning halves
+        labels = np.eye(3, dtype=int)[rng.integers(0, 3, 60)]
+        probs = np.clip(0.4 * labels + 0.6 * rng.random((60, 3)), 0, 1).astype("float32")
+    else:
+        labels = (rng.random((60, 3)) < 0.3).astype(int)
+        probs = np.clip(0.3 * labels + 0.7 * rng.random((60, 3)), 0, 1).astype("float32")
     scores = held_out_halves(probs, labels, resamples=5, halves=3, seed=4)
     split_rng = np.random.default_rng(4)
+    rules = []
     for i in range(3):
         order = split_rng.permutation(60)
         a, b = order[:30], order[30:]
         for method in ("exact", "bagged"):
             t = tune(method, probs[a], labels[a], 5)
             assert scores[method][i] == pytest.approx(macro_f1(labels[b], probs[b] >= t))
+        # served: the bagged cuts, and an argmax label for empty rows if that helps half a
+        t = tune("bagged", probs[a], labels[a], 5)
+        rule = macro_f1(labels[a], with_argmax(probs[a], probs[a] >= t)) > macro_f1(
+            labels[a], probs[a] >= t
+        )
+        served = with_argmax(probs[b], probs[b] >= t) if rule else probs[b] >= t
+        assert scores["served"][i] == pytest.approx(macro_f1(labels[b], served))
+        rules.append(rule)
+    assert rules == ([True, True, False] if one_label else [False] * 3)  # both paths run
+
+
+def with_argmax(probs, predicted):
+    # hand-rolled at-least-one rule: a row with no label gets its most probable one
+    predicted = predicted.copy()
+    empty = ~predicted.any(axis=1)
+    predicted[empty, probs[empty].argmax(axis=1)] = True
+    return predicted
 
 
 @pytest.mark.slow
@@ -337,6 +360,10 @@ def test_thresholds_benchmark_on_a_tiny_run(tiny_run_dir, tiny_data_dir, tmp_pat
     cut = bagged_threshold_per_class(dev, data.dev.labels, 4).thresholds
     expected = macro_f1(data.test.labels, test >= cut)
     assert result["bagged"]["test_macro_f1"] == pytest.approx(expected)
+    assert result["served"]["test_macro_f1"] == pytest.approx(
+        macro_f1(data.test.labels, with_argmax(test, test >= cut))
+        if result["served"]["at_least_one"] else expected
+    )  # fmt: skip
     assert "| held-out half: exact |" in (out / "thresholds.md").read_text()
     capsys.readouterr()
     with pytest.raises(SystemExit):
