@@ -30,6 +30,10 @@ benchmarks/results/quality.json and quality.md. Suites:
   texts, from --cross-fit-teacher runs (trained with --exclude-ids; `emotag distill
   --cross-fit-teacher`), at 192 and 128 units and on the training texts only
   (`--report-name distillation_cf`).
+- distill-ema, distill-aug2: the distill-sw0.8 student with --weight-averaging 1, and
+  with two augmented copies of train (`--report-name distillation_ema` / `_aug2`).
+- distill-student: the distill-sw0.8 student with dropout 0.2, with the open vocabulary,
+  with trainable word vectors and at temperature 2 (`--report-name distillation_student`).
 """
 
 from __future__ import annotations
@@ -141,6 +145,23 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
     "distill-aug2": [
         ("distill-sw0.8", {"augment_multiple": 1, "soft_weight": 0.8}),
         ("distill-aug2-sw0.8", {"augment_multiple": 2, "soft_weight": 0.8}),
+    ],
+    # The student's own knobs, which --search chose for the plain BiLSTM on gold labels:
+    # less dropout (soft targets already regularise; Hinton et al., 2015), the open
+    # vocabulary (frozen vectors for words train never had, which the augmented copies'
+    # neighbour substitution then draws from), fine-tuned word vectors (frozen won on 43k
+    # gold-labelled texts; the transfer set doubles the texts, all soft-labelled), and
+    # the soft term at temperature 2 (Hinton et al.: weighs the teacher's small
+    # probabilities more; for sigmoids it moves BCE towards squared error on logits).
+    "distill-student": [
+        ("distill-sw0.8", {"augment_multiple": 1, "soft_weight": 0.8}),
+        ("distill-do0.2-sw0.8", {"augment_multiple": 1, "soft_weight": 0.8, "dropout": 0.2}),
+        ("distill-open-sw0.8", {"augment_multiple": 1, "soft_weight": 0.8, "vocabulary": "open"}),
+        (
+            "distill-ft-sw0.8",
+            {"augment_multiple": 1, "soft_weight": 0.8, "trainable_embeddings": True},
+        ),
+        ("distill-temp2-sw0.8", {"augment_multiple": 1, "soft_weight": 0.8, "temperature": 2.0}),
     ],
 }
 # Flags only a student has; an undistilled experiment drops them from --set.
