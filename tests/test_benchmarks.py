@@ -327,6 +327,25 @@ def test_held_out_halves_score_both_methods_on_the_same_splits(one_label):
     assert rules == ([True, True, False] if one_label else [False] * 3)  # both paths run
 
 
+def test_held_out_halves_serve_the_runs_own_objective():
+    import numpy as np
+
+    from emotag.benchmarks.thresholds import held_out_halves
+    from emotag.evaluation.calibration import calibrate
+    from emotag.evaluation.metrics import macro_f1
+
+    rng = np.random.default_rng(1)
+    labels = (rng.random((80, 4)) < 0.3).astype(int)
+    probs = np.clip(0.3 * labels + 0.7 * rng.random((80, 4)), 0, 1).astype("float32")
+    scores = {o: held_out_halves(probs, labels, 5, 2, seed=3, objective=o)["served"]
+              for o in ("macro", "micro")}  # fmt: skip
+    order = np.random.default_rng(3).permutation(80)
+    a, b = order[:40], order[40:]
+    micro = calibrate(probs[a], labels[a], objective="micro", resamples=5)
+    assert scores["micro"][0] == pytest.approx(macro_f1(labels[b], micro.predict(probs[b])))
+    assert scores["micro"] != scores["macro"]
+
+
 def with_argmax(probs, predicted):
     # hand-rolled at-least-one rule: a row with no label gets its most probable one
     predicted = predicted.copy()

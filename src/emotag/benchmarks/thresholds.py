@@ -51,13 +51,16 @@ def tune(method: str, probs: np.ndarray, labels: np.ndarray, resamples: int) -> 
     return bagged_threshold_per_class(probs, labels, resamples).thresholds
 
 
-def held_out_halves(probs, labels, resamples: int, halves: int, seed: int = 0) -> dict:
+def held_out_halves(
+    probs, labels, resamples: int, halves: int, seed: int = 0, objective: str = "macro"
+) -> dict:
     """Macro-F1 on one random half of dev of thresholds tuned on the other, per method.
 
     Besides the two methods, "served" is what a run trained today does with the tuning
-    half (`calibrate(resamples=...)`: the bagged thresholds plus the at-least-one rule
-    when it helps that half), scored on the other half: the dev figure to compare
-    trained runs by, as each will be served.
+    half (`calibrate(resamples=..., objective=...)`: the bagged thresholds, refitted to
+    the run's objective if not macro, plus the at-least-one rule when it helps that
+    half), scored on the other half by macro-F1: the dev figure to compare trained runs
+    by, as each will be served.
 
     Returns:
         {"exact": [score per split], "bagged": [...], "served": [...]}: the same splits.
@@ -70,7 +73,9 @@ def held_out_halves(probs, labels, resamples: int, halves: int, seed: int = 0) -
         for method in ("exact", "bagged"):
             thresholds = tune(method, probs[tune_rows], labels[tune_rows], resamples)
             scores[method].append(macro_f1(labels[score_rows], probs[score_rows] >= thresholds))
-        served = calibrate(probs[tune_rows], labels[tune_rows], resamples=resamples)
+        served = calibrate(
+            probs[tune_rows], labels[tune_rows], objective=objective, resamples=resamples
+        )
         scores["served"].append(macro_f1(labels[score_rows], served.predict(probs[score_rows])))
     return scores
 
@@ -83,7 +88,8 @@ def measure(run_dir, resamples: int, halves: int, data_dir=None) -> dict:
     spec = DatasetSpec.from_config(predictor.run.train_config).for_evaluation(data_dir)
     data = load_dataset(spec)
     dev, test = predictor.predict_proba(data.dev.texts), predictor.predict_proba(data.test.texts)
-    halves_scores = held_out_halves(dev, data.dev.labels, resamples, halves)
+    objective = predictor.run.train_config.get("calibrate_for", "macro")  # the run's own
+    halves_scores = held_out_halves(dev, data.dev.labels, resamples, halves, objective=objective)
     gains = np.subtract(halves_scores["bagged"], halves_scores["exact"])
     result = {
         "run": Path(run_dir).name,
@@ -99,7 +105,7 @@ def measure(run_dir, resamples: int, halves: int, data_dir=None) -> dict:
             "dev_macro_f1": macro_f1(data.dev.labels, dev >= thresholds),
             "test_macro_f1": macro_f1(data.test.labels, test >= thresholds),
         }
-    served = calibrate(dev, data.dev.labels, resamples=resamples)
+    served = calibrate(dev, data.dev.labels, objective=objective, resamples=resamples)
     result["served"] = {
         "at_least_one": bool(served.at_least_one),
         "dev_macro_f1": macro_f1(data.dev.labels, served.predict(dev)),
