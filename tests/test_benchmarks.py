@@ -344,6 +344,10 @@ def test_held_out_halves_serve_the_runs_own_objective():
     micro = calibrate(probs[a], labels[a], objective="micro", resamples=5)
     assert scores["micro"][0] == pytest.approx(macro_f1(labels[b], micro.predict(probs[b])))
     assert scores["micro"] != scores["macro"]
+    # the bagged cuts do not depend on the run's objective
+    bagged = {o: held_out_halves(probs, labels, 5, 2, seed=3, objective=o)["bagged"]
+              for o in ("macro", "micro")}  # fmt: skip
+    assert bagged["micro"] == bagged["macro"]
 
 
 def with_argmax(probs, predicted):
