@@ -142,6 +142,58 @@ def test_vocab_size_cut_counts_dropped_tokens_as_uncovered(tmp_path):
     assert result.token_coverage == pytest.approx(15 / 21)
 
 
+# A second vector file: knows zzqx (the first does not), not <user> or <url>.
+OTHER_VECTORS = {"happy": [2.0, 0.0], "sad": [0.0, 4.0], "zzqx": [2.0, 2.0]}
+
+
+def test_stacked_files_are_rescaled_side_by_side_and_mean_filled(tmp_path):
+    first, other = write_glove(tmp_path / "a.txt"), write_glove(tmp_path / "b.txt", OTHER_VECTORS)
+    result = build_embedding_matrix(
+        WORD_INDEX, f"{first}+{other}", word_counts=WORD_COUNTS, cache_dir=tmp_path
+    )
+    m = result.matrix
+    assert m.shape == (7, 5) and result.dim == 5 and result.source == f"{first}+{other}"
+    # Spreads (mean per-column population std of found rows), by hand:
+    # first: columns (1, -1, 0, 0), (0, 0, 1, -1), (.5, .5, 0, .25) -> sqrt(.5), sqrt(.5),
+    # sqrt(.04296875); other: (2, 0, 2), (0, 4, 2) -> sqrt(8/9), sqrt(8/3).
+    spread_first = (2 * np.sqrt(0.5) + np.sqrt(0.04296875)) / 3
+    scale = spread_first / ((np.sqrt(8 / 9) + np.sqrt(8 / 3)) / 2)
+    np.testing.assert_allclose(m[2], [1.0, 0.0, 0.5, 2 * scale, 0.0], rtol=1e-6)  # happy
+    np.testing.assert_allclose(m[3], [-1.0, 0.0, 0.5, 0.0, 4 * scale], rtol=1e-6)  # sad
+    other_mean = np.array([4 / 3, 2.0]) * scale  # what a word the other file lacks gets
+    np.testing.assert_allclose(m[4], [0.0, 1.0, 0.0, *other_mean], rtol=1e-6)  # [name]
+    np.testing.assert_allclose(m[6], [0.0, -1.0, 0.25, *other_mean], rtol=1e-6)  # <url>
+    # zzqx: the first file's mean, the other's own vector; found because one part knows it.
+    np.testing.assert_allclose(m[5], [0.0, 0.0, 0.3125, 2 * scale, 2 * scale], rtol=1e-6)
+    assert (result.n_found, result.n_words, result.top_misses) == (5, 5, [])
+    # The order of the parts sets whose scale is kept.
+    swapped = build_embedding_matrix(WORD_INDEX, f"{other}+{first}", cache_dir=tmp_path).matrix
+    np.testing.assert_allclose(swapped[2], [2.0, 0.0, 1 / scale, 0.0, 0.5 / scale], rtol=1e-6)
+
+
+def test_stacked_source_rules(tmp_path):
+    assert embeddings.stack_parts("minilm-static") is None
+    assert embeddings.stack_parts("minilm-static+wordllama") == ["minilm-static", "wordllama"]
+    plus_file = write_glove(tmp_path / "glove+extra.txt")  # a file whose name holds "+"
+    assert embeddings.stack_parts(str(plus_file)) is None
+    check_glove_result(build_embedding_matrix(WORD_INDEX, str(plus_file), word_counts=WORD_COUNTS))
+    for bad, message in [
+        ("minilm-static++wordllama", "empty part"),
+        ("wordllama+wordllama", "repeats"),
+        ("minilm-static+random", "cannot be stacked"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            build_embedding_matrix(WORD_INDEX, bad)
+    other = write_glove(tmp_path / "b.txt", OTHER_VECTORS)
+    with pytest.raises(ValueError, match="unknown embedding source 'nope.txt'.*a part of"):
+        build_embedding_matrix(WORD_INDEX, f"{other}+nope.txt")
+    with pytest.raises(ValueError, match=f"source '{tmp_path}/glove'.*splits at every"):
+        build_embedding_matrix(WORD_INDEX, f"{other}+{plus_file}")
+    # dim sizes the parts trained here; a stack of pretrained parts is not reduced.
+    first = write_glove(tmp_path / "a.txt")
+    assert build_embedding_matrix(WORD_INDEX, f"{first}+{other}", dim=2).dim == 5
+
+
 # -------------------------------------------------------- download and GloVe zip
 
 

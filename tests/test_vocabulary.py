@@ -91,6 +91,26 @@ def test_open_adds_rare_pretrained_and_list_words(all_words, normalizer, tmp_pat
     assert embedding.token_coverage == pytest.approx(6 / 8)
 
 
+def test_open_vocabulary_of_a_stack_takes_the_first_parts_list(all_words, normalizer, tmp_path):
+    # The normaliser shortens "qqq" to "qq" (a repeated letter), a rare training word.
+    extra = write_glove(tmp_path / "extra.txt", {"qq": [1.0, 1.0], "joyful": [0.0, 1.0]})
+    glove = write_glove(tmp_path / "tiny.txt")
+    tokenizer, embedding = build_vocabulary(
+        all_words, f"{extra}+{glove}", "open", min_count=2, open_size=2,
+        normalizer=normalizer, cache_dir=tmp_path,
+    )  # fmt: skip
+    # The open list is extra.txt's (qq, already a training word, then joyful); a rare
+    # training word stays when any part knows it (table, wombat: the GloVe file; qq:
+    # extra.txt), and zzqx, known to neither, stays for its count.
+    assert list(tokenizer.word_index) == ["happy", "sad", "zzqx", "qq", "table", "wombat", "joyful"]
+    assert embedding.vocabulary["open_list"] == f"{extra} (first words)"
+    assert (embedding.vocabulary["open_words"], embedding.vocabulary["rare_train_words"]) == (1, 3)
+    m = embedding.matrix
+    assert m.shape == (9, 5) and (embedding.n_found, embedding.top_misses) == (6, ["zzqx"])
+    np.testing.assert_allclose(m[tokenizer.word_index["joyful"], :2], [0.0, 1.0])
+    np.testing.assert_allclose(m[tokenizer.word_index["qq"], :2], [1.0, 1.0])
+
+
 def test_open_with_a_source_that_knows_nothing_is_closed(all_words, normalizer, tmp_path):
     closed, _ = build_vocabulary(all_words, "random", "closed", min_count=2, dim=4)
     opened, embedding = build_vocabulary(
@@ -166,15 +186,19 @@ def token_ids_in_fresh_process(saved_model: Path, texts: list[str]) -> list[list
 
 
 @pytest.mark.slow
-def test_saved_model_looks_up_a_word_unseen_in_train(tiny_data_dir, tmp_path):
+@pytest.mark.parametrize("stacked", [False, True], ids=["one-file", "stack"])
+def test_saved_model_looks_up_a_word_unseen_in_train(tiny_data_dir, tmp_path, stacked):
     from emotag.training.bilstm import TrainConfig, train
 
     # Tiny-data training words (conftest) and two words the data never holds.
     known = ["the", "thanks", "love", "sad", "is", "so", "joyful", "wombat"]
     vectors = {w: [float(i), 1.0 - i / 10, 0.5] for i, w in enumerate(known)}
-    glove = write_glove(tmp_path / "tiny.txt", vectors)
+    source = str(write_glove(tmp_path / "tiny.txt", vectors))
+    if stacked:  # a second, 2-d file after it: the run's rows are 5 wide
+        other = {w: [float(len(w)), -1.0] for w in ("love", "sad", "wombat")}
+        source += "+" + str(write_glove(tmp_path / "other.txt", other))
     config = TrainConfig(
-        data_dir=str(tiny_data_dir), embeddings=str(glove), vocabulary="open",
+        data_dir=str(tiny_data_dir), embeddings=source, vocabulary="open",
         open_vocab_size=len(known), epochs=1, lstm_units=4, attention_units=4, batch_size=32,
         output_dir=str(tmp_path / "runs"), run_name="open", verbose=0, backup_every=0,
     )  # fmt: skip
@@ -184,6 +208,7 @@ def test_saved_model_looks_up_a_word_unseen_in_train(tiny_data_dir, tmp_path):
     assert tokenizer.word_counts["joyful"] == 0 and min(unseen) > 1 and unseen[0] != unseen[1]
     summary = json.loads((run_dir / "embeddings.json").read_text())
     assert summary["vocabulary"]["open_words"] == 2
+    assert (summary["source"], summary["dim"]) == (source, 5 if stacked else 3)
 
     ids = token_ids_in_fresh_process(run_dir / "saved_model", ["Joyful wombat zzqx!"])
     assert ids == [[*unseen, 1, tokenizer.word_index["!"]]]
@@ -192,4 +217,5 @@ def test_saved_model_looks_up_a_word_unseen_in_train(tiny_data_dir, tmp_path):
 
     model = keras.saving.load_model(run_dir / "model.keras")
     table = keras.ops.convert_to_numpy(model.get_layer("embedding").embeddings)
-    np.testing.assert_allclose(table[unseen], [vectors["joyful"], vectors["wombat"]])
+    np.testing.assert_allclose(table[unseen, :3], [vectors["joyful"], vectors["wombat"]])
+    assert table.shape[1] == (5 if stacked else 3)

@@ -34,6 +34,9 @@ benchmarks/results/quality.json and quality.md. Suites:
   with two augmented copies of train (`--report-name distillation_ema` / `_aug2`).
 - distill-student: the distill-sw0.8 student with dropout 0.2, with the open vocabulary,
   with trainable word vectors and at temperature 2 (`--report-name distillation_student`).
+- stack: minilm-static and wordllama vectors stacked (`--embeddings
+  minilm-static+wordllama`), undistilled and as 192- and 128-unit students, beside the
+  default and the recommended student (`--report-name stack`).
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ PAPER_BERT_F1 = {
 }  # fmt: skip
 
 OFFLINE_EMBEDDINGS = ("minilm", "minilm-static", "wordllama", "fasttext", "word2vec", "random")
+STACK = "minilm-static+wordllama"  # the stacked source of the stack suite
 
 SUITES: dict[str, list[tuple[str, dict]]] = {
     "default": [("default", {})],
@@ -162,6 +166,19 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
             {"augment_multiple": 1, "soft_weight": 0.8, "trainable_embeddings": True},
         ),
         ("distill-temp2-sw0.8", {"augment_multiple": 1, "soft_weight": 0.8, "temperature": 2.0}),
+    ],
+    # Stacked word vectors (minilm-static beside wordllama, each word's two vectors side by
+    # side): more lexical information in at no serving cost, since the serving model folds
+    # the embedding into the LSTM's input projection. Undistilled and as students.
+    "stack": [
+        ("default", {}),
+        ("emb-stack", {"embeddings": STACK}),
+        ("distill-sw0.8", {"augment_multiple": 1, "soft_weight": 0.8}),
+        ("distill-stack-sw0.8", {"augment_multiple": 1, "soft_weight": 0.8, "embeddings": STACK}),
+        (
+            "distill-stack-u128-sw0.8",
+            {"augment_multiple": 1, "soft_weight": 0.8, "embeddings": STACK, "lstm_units": 128},
+        ),
     ],
 }
 # Flags only a student has; an undistilled experiment drops them from --set.

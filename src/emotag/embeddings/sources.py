@@ -13,6 +13,14 @@ was built from tweets whose mentions, links and numbers were replaced by
 ``<user>``, ``<url>`` and ``<number>``, so those map to themselves; ``[name]``
 (GoEmotions' masked person names) maps to ``<user>`` because an @-mention is the
 closest Twitter analogue of a masked person. Text models get plain words instead.
+
+Sources stack: ``"minilm-static+wordllama"`` gives each word the concatenation of its
+vectors from every part (Akbik et al., 2018, stacked embeddings in Flair). Each part is
+rescaled so its coordinates spread as much as the first part's (sources differ tenfold in
+scale, and the larger would otherwise dominate the layer that reads them), and a word one
+part does not know gets that part's mean vector in its columns. The BiLSTM's serving
+model folds the embedding into its input projection (one table row per word), so a wider
+stacked vector costs training time, not serving speed.
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ EMBEDDING_SOURCES: dict[str, str] = {
 """Named sources; any other ``source`` is read as a path to a vector file
 (GloVe text, word2vec text or binary, or gensim ``.kv``)."""
 
+STACK_SEPARATOR = "+"
 PAD_ID, UNK_ID = 0, 1
 DEFAULT_TRAINED_DIM = 100
 RANDOM_INIT_SCALE = 0.05  # keras.layers.Embedding's default uniform range
@@ -111,14 +120,16 @@ def build_embedding_matrix(
 
     Args:
         word_index: Word -> id, with 0 padding and 1 ``<unk>``; ids >= 2 are words.
-        source: A key of ``EMBEDDING_SOURCES`` or a path to a vector file.
+        source: A key of ``EMBEDDING_SOURCES``, a path to a vector file, or several
+            of them joined by ``+`` (stacked; module docstring).
         word_counts: Training counts per word, for ``token_coverage`` and for
             ranking ``top_misses``; None leaves ``token_coverage`` None.
         train_token_lists: Tokenized training texts; required by ``"word2vec"``
             and ``"fasttext"``.
         cache_dir: Where downloads, conversions and computed vectors are kept.
         dim: Vector size for ``"random"``, ``"word2vec"`` and ``"fasttext"``; for
-            pretrained sources a smaller dim reduces the found vectors by PCA.
+            pretrained sources a smaller dim reduces the found vectors by PCA. In a
+            stack it sizes the parts trained here only (no PCA).
         seed: Seed for random rows, random init and gensim training.
         vocab_size: Number of rows; default ``max(word_index.values()) + 1``.
             Words with larger ids are left out.
@@ -147,7 +158,7 @@ def build_embedding_matrix(
         known_vectors = _source_vectors(words, source, train_token_lists, cache_dir, dim, seed)
     vectors, found = known_vectors
     found_vectors = vectors[found]
-    if dim is not None and dim != vectors.shape[1]:
+    if dim is not None and dim != vectors.shape[1] and stack_parts(source) is None:
         found_vectors = _pca(found_vectors, dim)
     width = found_vectors.shape[1]
     if len(found_vectors):
@@ -194,8 +205,64 @@ def word_vectors(
     return _source_vectors(list(words), source, train_token_lists, cache_dir, dim, seed)
 
 
+def stack_parts(source: str) -> list[str] | None:
+    """The parts of a stacked source (``"minilm-static+wordllama"``), None for one source.
+
+    A path that exists is one file even when its name holds a ``+``; in a stack such a
+    file would be split, so link it under another name to stack it.
+
+    Raises:
+        ValueError: for an empty part, a repeated part, or ``random`` in a stack (random
+            rows carry no information to stack; train them alone).
+    """
+    if STACK_SEPARATOR not in source or source in EMBEDDING_SOURCES or Path(source).exists():
+        return None
+    parts = source.split(STACK_SEPARATOR)
+    if not all(parts):
+        raise ValueError(f"stacked embedding source {source!r} has an empty part")
+    if len(set(parts)) < len(parts):
+        raise ValueError(f"stacked embedding source {source!r} repeats a part")
+    if "random" in parts:
+        raise ValueError(f"'random' cannot be stacked ({source!r}): use it alone")
+    return parts
+
+
+def _stacked_vectors(words, parts, train_token_lists, cache_dir, dim, seed):
+    """``(vectors, found)`` of a stack: the parts' rescaled, mean-filled vectors side by side.
+
+    ``found`` is True where any part knows the word. Part ``k`` is multiplied by
+    ``spread_0 / spread_k``, a spread being the mean per-coordinate standard deviation of
+    the part's found vectors (the first part that finds any word sets ``spread_0``).
+    """
+    blocks, founds, reference = [], [], None
+    for part in parts:
+        try:
+            vectors, found = _source_vectors(words, part, train_token_lists, cache_dir, dim, seed)
+        except ValueError as error:
+            raise ValueError(
+                f"{error} (a part of the stacked source {STACK_SEPARATOR.join(parts)!r}, "
+                f"which splits at every {STACK_SEPARATOR!r})"
+            ) from error
+        if found.any():
+            known = vectors[found]
+            spread = float(known.std(axis=0).mean())
+            vectors = np.where(found[:, None], vectors, known.mean(axis=0))
+        else:
+            spread = 0.0
+        reference = reference or spread or None
+        scale = reference / spread if reference and spread else 1.0
+        logger.info("stacked %s: %d of %d words, scaled by %.4g", part, found.sum(), len(words),
+                    scale)  # fmt: skip
+        blocks.append(vectors * scale)
+        founds.append(found)
+    return np.hstack(blocks).astype(np.float32), np.logical_or.reduce(founds)
+
+
 def _source_vectors(words, source, train_token_lists, cache_dir, dim, seed):
     """``(vectors, found)`` rows for ``words`` from one source, before PCA and filling."""
+    parts = stack_parts(source)
+    if parts is not None:
+        return _stacked_vectors(words, parts, train_token_lists, cache_dir, dim, seed)
     if source in ("minilm", "minilm-static"):
         variant = "static" if source == "minilm-static" else "contextual"
         texts = [TEXT_ALIASES.get(w, w) for w in words]

@@ -166,6 +166,13 @@ def open_list(source: str, kv=None) -> tuple[str | None, Iterable[str]]:
     """
     if kv is not None:
         return f"{source} (first words)", kv.index_to_key
+    parts = sources.stack_parts(source)
+    if parts is not None:  # a stack: the first part's list that has one
+        for part in parts:
+            name, words = open_list(part, sources.pretrained_keyed_vectors(part))
+            if name is not None:
+                return name, words
+        return None, []
     if source in SUBWORD_SOURCES:
         import wordfreq  # imported here: only open vocabularies need it
 

@@ -108,10 +108,12 @@ class TrainConfig(DatasetSpec, CalibrationSpec):
     # tweet rules: #CamelCase hashtags split behind <hashtag>, "!!!" -> "! <repeat>"
     tweet_preprocessing: bool = False
     # word vectors: a source (minilm-static, minilm, wordllama, word2vec, fasttext, random,
-    # glove-twitter-25/50/100/200; emotag.embeddings.sources) or a GloVe / word2vec file;
+    # glove-twitter-25/50/100/200; emotag.embeddings.sources) or a GloVe / word2vec file,
+    # or several joined by "+" (stacked side by side, e.g. minilm-static+wordllama);
     # minilm-static had the best mean dev macro-F1 of the offline sources over 3 seeds
     embeddings: str = "minilm-static"
-    # vector size; None = the source's (100 for vectors trained here); smaller = PCA
+    # vector size; None = the source's (100 for vectors trained here); smaller = PCA (in a
+    # stack: the size of the parts trained here, no PCA)
     embedding_dim: int | None = None
     trainable_embeddings: bool = False  # fine-tune the embedding matrix (--search: frozen wins)
     # most epochs; None = scaled to the data size (emotag.training.budget: 12 on GoEmotions,
