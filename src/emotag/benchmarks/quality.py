@@ -175,6 +175,7 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
         ("emb-stack", {"embeddings": STACK}),
         ("distill-sw0.8", {"augment_multiple": 1, "soft_weight": 0.8}),
         ("distill-stack-sw0.8", {"augment_multiple": 1, "soft_weight": 0.8, "embeddings": STACK}),
+        ("distill-u128-sw0.8", {"augment_multiple": 1, "lstm_units": 128, "soft_weight": 0.8}),
         (
             "distill-stack-u128-sw0.8",
             {"augment_multiple": 1, "soft_weight": 0.8, "embeddings": STACK, "lstm_units": 128},
