@@ -277,3 +277,27 @@ def test_a_trained_run_serves_its_bagged_thresholds_by_default(tiny_run_dir):
     assert "per_class_exact" in meta["dev_macro_f1"]
     config = json.loads((tiny_run_dir / "train_config.json").read_text())
     assert config["threshold_resamples"] == THRESHOLD_RESAMPLES
+
+
+def test_calibrate_with_resamples_searches_all_of_dev_exactly_once(monkeypatch):
+    # One exact search of all of dev (its F1 is reported, its cuts back the bagging) and
+    # one per bootstrap resample: the bagging reuses calibrate's exact search.
+    from emotag.evaluation import calibration as module
+
+    calls = []
+    real = module.best_threshold_per_class
+
+    def counted(probs, *args, **kwargs):
+        calls.append(len(probs))
+        return real(probs, *args, **kwargs)
+
+    monkeypatch.setattr(module, "best_threshold_per_class", counted)
+    rng = np.random.default_rng(1)
+    y = (rng.random((40, 3)) < 0.3).astype(int)
+    probs = rng.random((40, 3)).astype("float32")
+    calibration = module.calibrate(probs, y, resamples=3)
+    assert calls == [40, 40, 40, 40]  # the exact search, then three resamples of 40 rows
+    monkeypatch.setattr(module, "best_threshold_per_class", real)
+    np.testing.assert_array_equal(
+        calibration.thresholds, module.bagged_threshold_per_class(probs, y, 3).thresholds
+    )

@@ -111,6 +111,32 @@ def test_open_vocabulary_of_a_stack_takes_the_first_parts_list(all_words, normal
     np.testing.assert_allclose(m[tokenizer.word_index["qq"], :2], [1.0, 1.0])
 
 
+def test_open_vocabulary_of_a_stack_reads_each_vector_file_once(
+    all_words, normalizer, tmp_path, monkeypatch
+):
+    # The first part gives the open list and its vectors from one read of its file;
+    # the second part is read for its vectors only: two reads for two files.
+    from emotag.embeddings import keyed_vectors
+
+    extra = write_glove(tmp_path / "extra.txt", {"qq": [1.0, 1.0], "joyful": [0.0, 1.0]})
+    glove = write_glove(tmp_path / "tiny.txt")
+    reads = []
+    real = keyed_vectors.load_keyed_vectors
+
+    def counted(path, *args, **kwargs):
+        reads.append(Path(path).name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(keyed_vectors, "load_keyed_vectors", counted)
+    tokenizer, embedding = build_vocabulary(
+        all_words, f"{extra}+{glove}", "open", min_count=2, open_size=2,
+        normalizer=normalizer, cache_dir=tmp_path,
+    )  # fmt: skip
+    assert sorted(reads) == ["extra.txt", "tiny.txt"]
+    assert embedding.vocabulary["open_list"] == f"{extra} (first words)"
+    np.testing.assert_allclose(embedding.matrix[tokenizer.word_index["joyful"], :2], [0.0, 1.0])
+
+
 def test_open_with_a_source_that_knows_nothing_is_closed(all_words, normalizer, tmp_path):
     closed, _ = build_vocabulary(all_words, "random", "closed", min_count=2, dim=4)
     opened, embedding = build_vocabulary(

@@ -188,13 +188,16 @@ def word_vectors(
     train_token_lists: Sequence[Sequence[str]] | None = None,
     seed: int = 0,
     dim: int | None = None,
+    loaded: Mapping[str, object] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The source's own vectors for ``words``, without PCA or filling of misses.
 
     For uses other than an embedding matrix, e.g. nearest-neighbour word substitution
     (``emotag.augment.offline``), or for choosing the words of one
     (``emotag.embeddings.vocabulary``). ``dim`` is the size of vectors trained here
-    (word2vec, fastText); other sources ignore it.
+    (word2vec, fastText); other sources ignore it. ``loaded`` maps a vector file or
+    GloVe source (alone or a stack's part) to its ``KeyedVectors`` already in memory,
+    which are used instead of reading it again.
 
     Returns:
         ``(vectors, found)``: float32 ``(len(words), dim)`` (zeros where not found)
@@ -202,7 +205,7 @@ def word_vectors(
     """
     if source == "random":
         raise ValueError("the 'random' source has no word vectors")
-    return _source_vectors(list(words), source, train_token_lists, cache_dir, dim, seed)
+    return _source_vectors(list(words), source, train_token_lists, cache_dir, dim, seed, loaded)
 
 
 def stack_parts(source: str) -> list[str] | None:
@@ -227,7 +230,7 @@ def stack_parts(source: str) -> list[str] | None:
     return parts
 
 
-def _stacked_vectors(words, parts, train_token_lists, cache_dir, dim, seed):
+def _stacked_vectors(words, parts, train_token_lists, cache_dir, dim, seed, loaded=None):
     """``(vectors, found)`` of a stack: the parts' rescaled, mean-filled vectors side by side.
 
     ``found`` is True where any part knows the word. Part ``k`` is multiplied by
@@ -237,7 +240,9 @@ def _stacked_vectors(words, parts, train_token_lists, cache_dir, dim, seed):
     blocks, founds, reference = [], [], None
     for part in parts:
         try:
-            vectors, found = _source_vectors(words, part, train_token_lists, cache_dir, dim, seed)
+            vectors, found = _source_vectors(
+                words, part, train_token_lists, cache_dir, dim, seed, loaded
+            )
         except ValueError as error:
             raise ValueError(
                 f"{error} (a part of the stacked source {STACK_SEPARATOR.join(parts)!r}, "
@@ -258,11 +263,13 @@ def _stacked_vectors(words, parts, train_token_lists, cache_dir, dim, seed):
     return np.hstack(blocks).astype(np.float32), np.logical_or.reduce(founds)
 
 
-def _source_vectors(words, source, train_token_lists, cache_dir, dim, seed):
-    """``(vectors, found)`` rows for ``words`` from one source, before PCA and filling."""
+def _source_vectors(words, source, train_token_lists, cache_dir, dim, seed, loaded=None):
+    """``(vectors, found)`` rows for ``words`` from one source, before PCA and filling.
+
+    ``loaded``: ``{source: KeyedVectors}`` already read (``word_vectors``)."""
     parts = stack_parts(source)
     if parts is not None:
-        return _stacked_vectors(words, parts, train_token_lists, cache_dir, dim, seed)
+        return _stacked_vectors(words, parts, train_token_lists, cache_dir, dim, seed, loaded)
     if source in ("minilm", "minilm-static"):
         variant = "static" if source == "minilm-static" else "contextual"
         texts = [TEXT_ALIASES.get(w, w) for w in words]
@@ -281,7 +288,9 @@ def _source_vectors(words, source, train_token_lists, cache_dir, dim, seed):
             cache_dir=cache_dir,
         )
         return lookup_keyed_vectors(kv, words)
-    kv = pretrained_keyed_vectors(source, cache_dir)
+    kv = (loaded or {}).get(source)
+    if kv is None:
+        kv = pretrained_keyed_vectors(source, cache_dir)
     if kv is None:
         raise ValueError(
             f"unknown embedding source {source!r}: use one of {sorted(EMBEDDING_SOURCES)} "

@@ -105,14 +105,15 @@ def build_vocabulary(
         raise ValueError("an open vocabulary needs the run's normalizer")
 
     kv = sources.pretrained_keyed_vectors(source, cache_dir)
-    list_name, ranked = open_list(source, kv)
+    loaded: dict = {}  # a stack's vector file read for its list, reused for its vectors
+    list_name, ranked = open_list(source, kv, cache_dir=cache_dir, loaded=loaded)
     seen = set(train_words)
     extra = [w for w in first_tokens(ranked, open_size, normalizer) if w not in seen]
     candidates = train_words + extra
     if kv is not None:
         vectors, found = sources.lookup_keyed_vectors(kv, candidates)
     else:
-        vectors, found = sources.word_vectors(candidates, source, **options)
+        vectors, found = sources.word_vectors(candidates, source, loaded=loaded, **options)
     n_train = len(train_words)
     keep = found.copy()
     keep[:n_train] |= np.array([counts[w] >= min_count for w in train_words], bool)
@@ -154,12 +155,21 @@ def word_tokenizer(words: list[str], counts: dict[str, int], max_len: int) -> Wo
     )
 
 
-def open_list(source: str, kv=None) -> tuple[str | None, Iterable[str]]:
+def open_list(
+    source: str,
+    kv=None,
+    cache_dir: str | os.PathLike = "embeddings",
+    loaded: dict | None = None,
+) -> tuple[str | None, Iterable[str]]:
     """The source's words beyond train, most frequent first, and the list's name.
 
     Args:
         source: the embedding source.
         kv: its `KeyedVectors` for vector files (`sources.pretrained_keyed_vectors`).
+        cache_dir: where a stack's parts are cached (a GloVe part is downloaded there).
+        loaded: for a stack, the part whose vector file gives the list is left here,
+            `{part: KeyedVectors}`, so the caller's lookup (`sources.word_vectors(...,
+            loaded=loaded)`) does not read the file again.
 
     Returns:
         `(name, words)`; `(None, [])` for sources that know no word beyond train.
@@ -169,8 +179,11 @@ def open_list(source: str, kv=None) -> tuple[str | None, Iterable[str]]:
     parts = sources.stack_parts(source)
     if parts is not None:  # a stack: the first part's list that has one
         for part in parts:
-            name, words = open_list(part, sources.pretrained_keyed_vectors(part))
+            part_kv = sources.pretrained_keyed_vectors(part, cache_dir)
+            name, words = open_list(part, part_kv, cache_dir)
             if name is not None:
+                if part_kv is not None and loaded is not None:
+                    loaded[part] = part_kv
                 return name, words
         return None, []
     if source in SUBWORD_SOURCES:

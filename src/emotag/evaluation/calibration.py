@@ -100,7 +100,7 @@ def best_threshold_per_class(probs, y_true, grid=None, fallback=0.5):
     return ThresholdSearch(thresholds, f1, fallback_classes)
 
 
-def bagged_threshold_per_class(probs, y_true, resamples, seed=0, fallback=0.5):
+def bagged_threshold_per_class(probs, y_true, resamples, seed=0, fallback=0.5, exact=None):
     """Per-class thresholds averaged over bootstrap resamples of dev (bagging).
 
     The exact search (`best_threshold_per_class`) fits each class's cut to the few dev
@@ -116,6 +116,8 @@ def bagged_threshold_per_class(probs, y_true, resamples, seed=0, fallback=0.5):
         resamples: bootstrap resamples (>= 1).
         seed: seed of the resampling (the same seed, the same thresholds).
         fallback: threshold for classes with no dev positives.
+        exact: the exact search on the same `probs`, `y_true` and `fallback`, when the
+            caller has it already (`calibrate` does); None = searched here.
 
     Returns:
         `ThresholdSearch` whose `f1` is each class's F1 on all of dev at its threshold.
@@ -124,7 +126,8 @@ def bagged_threshold_per_class(probs, y_true, resamples, seed=0, fallback=0.5):
         raise ValueError(f"resamples must be >= 1, got {resamples}")
     probs = np.asarray(probs, dtype=np.float32)
     y_true = np.asarray(y_true).astype(bool)
-    exact = best_threshold_per_class(probs, y_true, fallback=fallback)
+    if exact is None:
+        exact = best_threshold_per_class(probs, y_true, fallback=fallback)
     rng = np.random.default_rng(seed)
     total = np.zeros(probs.shape[1])
     count = np.zeros(probs.shape[1])
@@ -281,7 +284,10 @@ def calibrate(
         `at_least_one` is True only if it strictly improves on `per_class`.
     """
     if resamples:
-        search = bagged_threshold_per_class(probs, y_true, resamples, fallback=fallback)
+        exact = best_threshold_per_class(probs, y_true, fallback=fallback)
+        search = bagged_threshold_per_class(
+            probs, y_true, resamples, fallback=fallback, exact=exact
+        )
     else:
         search = best_threshold_per_class(probs, y_true, grid=grid, fallback=fallback)
     global_t, global_f1 = best_global_threshold(probs, y_true, grid=global_grid)
@@ -294,7 +300,6 @@ def calibrate(
         ),
     }
     if resamples:
-        exact = best_threshold_per_class(probs, y_true, fallback=fallback)
         scores["per_class_exact"] = float(np.mean(exact.f1))
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
