@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import shlex
 import subprocess
 import sys
@@ -59,6 +60,16 @@ def test_every_option_has_help_and_shows_its_default(name, monkeypatch, capsys):
             wanted = "(required)" if action.required else "(default: "
             assert wanted in shown, f"emotag {name} {flag} does not show its default: {shown!r}"
         assert flat(shown) in flat(text), f"emotag {name} --help lacks {flag}'s help"
+
+
+@pytest.mark.parametrize("name", list(cli.COMMANDS))
+def test_usage_examples_keep_their_continuation_lines(name, monkeypatch, capsys):
+    # A lone backslash at a line's end inside a (non-raw) docstring joins the two lines,
+    # leaving the next line's indentation inside the command: "...128         --embeddings".
+    _, text = command_help(name, monkeypatch, capsys)
+    examples = [line for line in text.splitlines() if line.lstrip().startswith("python ")]
+    joined = [line for line in examples if re.search(r"\S {4,}--\w", line.split("#")[0])]
+    assert not joined, f"emotag {name} --help joins example lines: {joined}"
 
 
 def test_help_lines_read_as_the_field_comments(monkeypatch, capsys):

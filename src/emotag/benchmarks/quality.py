@@ -5,7 +5,7 @@ Usage:
     python benchmarks/quality.py --suite embeddings --seeds 0
     python benchmarks/quality.py --experiments emb-wordllama pool-max   # these only
     python benchmarks/quality.py --report-only            # rebuild tables from finished runs
-    python benchmarks/quality.py --data-dir tiny/ --suite default loss --seeds 0 1 \
+    python benchmarks/quality.py --data-dir tiny/ --suite default loss --seeds 0 1 \\
         --set epochs=1 embeddings=random embedding_dim=16 lstm_units=8 min_count=1
 
 Each (experiment, seed) trains one run with `train_biLSTM.train` into

@@ -6,7 +6,9 @@ Usage:
         --augment-multiple 2 --soft-weight 0.8 --lstm-units 128 --run-name student-128
     python src/distill.py --teacher artifacts/minilm --unlabeled reddit_comments.txt
     python src/distill.py --teacher artifacts/minilm --augment-multiple 0   # train texts only
-    python src/distill.py --teacher artifacts/ens --cross-fit-teacher artifacts/ens-A \
+    python src/distill.py --teacher artifacts/ens-teacher --lstm-units 128 \\
+        --embeddings minilm-static+wordllama   # the README's fast student (stacked vectors)
+    python src/distill.py --teacher artifacts/ens --cross-fit-teacher artifacts/ens-A \\
         --cross-fit-teacher artifacts/ens-B   # out-of-fold soft targets on train
 
 The student is the BiLSTM of train_biLSTM.py with all of its flags (data, embeddings,

@@ -5,9 +5,9 @@ Usage:
     python src/train_biLSTM.py --taxonomy ekman --epochs 5 --run-name ekman
     python src/train_biLSTM.py --data-dir ../shared/data/goemotions --embeddings random
     python src/train_biLSTM.py --dataset semeval-ec --data-dir SemEval2018-E-c --tweet-preprocessing
-    python src/train_biLSTM.py --dataset csv --train-file my.csv --test-file my_test.csv \
+    python src/train_biLSTM.py --dataset csv --train-file my.csv --test-file my_test.csv \\
         --text-col body --label-cols joy,anger   # no --dev-file: 10% of train, stratified
-    python src/train_biLSTM.py --exclude-ids artifacts/audit/label_issues.csv \
+    python src/train_biLSTM.py --exclude-ids artifacts/audit/label_issues.csv \\
         --extra-train augmented.tsv             # train without flagged rows, plus new ones
 
 Data: --dataset goemotions (default) | semeval-ec | csv, see emotag.data.datasets. GoEmotions
