@@ -159,6 +159,42 @@ def test_no_command_and_unknown_command_are_clear_errors():
     assert str(half.value.code).endswith("expected, got nothing")
 
 
+def test_a_users_error_ends_the_command_with_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv(cli.TRACEBACK_ENV, raising=False)
+    missing = tmp_path / "nowhere"
+    assert cli.main(["train", "bilstm", "--data-dir", str(missing)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"emotag train bilstm: error: GoEmotions directory {missing} ")
+    assert "missing: train.tsv" in err and "Traceback" not in err
+    assert err.rstrip().endswith("(FileNotFoundError; EMOTAG_TRACEBACK=1 shows the traceback)")
+    # The scripts in src/ name themselves.
+    monkeypatch.setattr(sys, "argv", ["src/evaluate.py"])
+    assert cli.run_script("evaluate", ["--model", str(missing)]) == 1
+    assert capsys.readouterr().err.startswith(f"evaluate.py: error: {missing} is not a directory")
+    # Asked for, the traceback is the exception itself.
+    monkeypatch.setenv(cli.TRACEBACK_ENV, "1")
+    with pytest.raises(FileNotFoundError, match="missing: train.tsv"):
+        cli.main(["train", "bilstm", "--data-dir", str(missing)])
+
+
+def test_only_a_users_errors_lose_their_traceback(monkeypatch, capsys):
+    monkeypatch.delenv(cli.TRACEBACK_ENV, raising=False)
+
+    def failing(error):
+        def main(argv):
+            raise error
+
+        return main
+
+    assert cli.reporting_errors(failing(ValueError("bad --thing: 3")), [], "emotag x") == 1
+    assert capsys.readouterr().err.startswith("emotag x: error: bad --thing: 3\n(ValueError;")
+    assert cli.reporting_errors(failing(PermissionError("read-only")), [], "emotag x") == 1
+    with pytest.raises(KeyError):  # a bug, not the user's input: raised as it is
+        cli.reporting_errors(failing(KeyError("k")), [], "emotag x")
+    monkeypatch.setenv(cli.TRACEBACK_ENV, "0")  # "0" means off
+    assert cli.reporting_errors(failing(ValueError("v")), [], "emotag x") == 1
+
+
 def test_a_run_records_the_command_as_typed(monkeypatch):
     from emotag.runs.info import invocation
 

@@ -208,6 +208,24 @@ def test_resolve_without_download_lists_what_was_tried(tmp_path, fake_download):
     assert fake_download == []
 
 
+def test_resolve_says_how_to_go_on_when_the_download_fails(tmp_path, monkeypatch):
+    import requests
+
+    def offline(dest, *args, **kwargs):
+        raise requests.ConnectionError("Name or service not known")
+
+    monkeypatch.setattr(data, "download_goemotions", offline)
+    monkeypatch.delenv(GOEMOTIONS_ENV, raising=False)
+    cache = tmp_path / "cache"
+    with pytest.raises(DownloadError) as info:
+        resolve_data_dir(cache_dir=cache)
+    message = str(info.value)
+    assert message.startswith(f"GoEmotions is not in {cache} and downloading it from http")
+    assert "(Name or service not known)" in message and "resume" in message
+    assert "--data-dir" in message and f"${GOEMOTIONS_ENV}" in message
+    assert isinstance(info.value.__cause__, requests.ConnectionError)
+
+
 def test_resolve_explicit_dir_missing_files(tmp_path, fake_download):
     write_dataset(tmp_path)
     (tmp_path / "dev.tsv").unlink()

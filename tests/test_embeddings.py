@@ -233,6 +233,25 @@ def test_download_retries_a_cut_connection_by_resuming(server, tmp_path):
     assert server.ranges[0] is None and server.ranges[1].startswith("bytes=")
 
 
+def test_download_backs_off_then_says_what_failed(tmp_path, monkeypatch):
+    import socket
+
+    from emotag.data import downloads
+
+    waits = []
+    monkeypatch.setattr(downloads.time, "sleep", waits.append)
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/f.bin"
+    with pytest.raises(DownloadError) as info:
+        download_file(url, tmp_path / "f.bin", retries=3, backoff=1.5, timeout=5)
+    assert waits == [1.5, 3.0, 6.0]  # doubled before each next retry
+    message = str(info.value)
+    assert message.startswith(f"{url}: no complete answer in 4 attempts, the last: ConnectionError")
+    assert isinstance(info.value, OSError) and not (tmp_path / "f.bin").exists()
+
+
 def test_download_complete_part_file_is_finished_without_transfer(server, tmp_path):
     server.files["/f.bin"] = PAYLOAD
     (tmp_path / "f.bin.part").write_bytes(PAYLOAD)

@@ -6,11 +6,18 @@
 
 Each subcommand is the `main(argv)` of one package module, imported only when chosen,
 so `emotag predict` never loads training code.
+
+An error the user can mend from its message (a path that is not there or not a run, a
+file in the wrong format, a value a command refuses, a failed download: `OSError` and
+`ValueError`) ends the command with one line, `emotag <command>: error: ...`, and exit
+status 1; `EMOTAG_TRACEBACK=1` shows the traceback instead. Other exceptions are bugs
+and keep their traceback.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 from emotag import __version__
@@ -110,19 +117,42 @@ def run_script(name: str, argv: list[str] | None = None) -> int:
     """What `src/*.py` run: command `name` with the script's own arguments."""
     quiet_tensorflow()
     module = importlib.import_module(COMMANDS[name][0])
-    return int(module.main(sys.argv[1:] if argv is None else argv) or 0)
+    args = sys.argv[1:] if argv is None else argv
+    return reporting_errors(module.main, args, os.path.basename(sys.argv[0]) or name)
+
+
+# What `reporting_errors` prints as one line: bad paths, files, values, downloads.
+USER_ERRORS = (OSError, ValueError)
+TRACEBACK_ENV = "EMOTAG_TRACEBACK"  # set (to anything but "" or "0"): tracebacks as raised
+
+
+def reporting_errors(main_fn, argv: list[str], prog: str) -> int:
+    """`main_fn(argv)`, with a `USER_ERRORS` exception printed as one line (exit status 1).
+
+    The line names the command and the exception's type (a bare `requests` message is
+    clearer with it), and says how to see the traceback.
+    """
+    try:
+        return int(main_fn(argv) or 0)
+    except USER_ERRORS as err:
+        if os.environ.get(TRACEBACK_ENV, "") not in ("", "0"):
+            raise
+        kind = type(err).__name__
+        print(f"{prog}: error: {err}\n({kind}; {TRACEBACK_ENV}=1 shows the traceback)",
+              file=sys.stderr)  # fmt: skip
+        return 1
 
 
 def run_main(main_fn, argv: list[str], prog: str) -> int:
     """Calls a command's `main`, naming it `prog` in usage and error messages.
 
     While it runs, `sys.argv` is `[prog, *argv]`, so a run records the command as typed
-    (`emotag.runs.info.invocation`).
+    (`emotag.runs.info.invocation`). A user's error ends it as `reporting_errors` says.
     """
     saved = sys.argv
     sys.argv = [prog, *argv]
     try:
-        return int(main_fn(argv) or 0)
+        return reporting_errors(main_fn, argv, prog)
     finally:
         sys.argv = saved
 

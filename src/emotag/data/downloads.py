@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from pathlib import Path
 
 import requests
@@ -25,8 +26,11 @@ _TRANSIENT_ERRORS = (
 )
 
 
-class DownloadError(RuntimeError):
-    """A download finished but the file is not the expected one."""
+class DownloadError(OSError):
+    """A download failed: no connection after every retry, or not the expected file.
+
+    An `OSError`, like the `requests` errors it may wrap, so one `except OSError` covers
+    every way a file can fail to arrive."""
 
 
 def sha256_of(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
@@ -55,6 +59,7 @@ def download_file(
     chunk: int = 1 << 20,
     timeout: float = 60.0,
     retries: int = 3,
+    backoff: float = 1.0,
 ) -> Path:
     """Download ``url`` to ``dest``, resuming a previous partial download.
 
@@ -63,7 +68,8 @@ def download_file(
     the header (status 200 instead of 206) gets the download restarted from
     zero. After the last byte the size and/or SHA-256 are checked and the file
     is atomically renamed to ``dest``, so ``dest`` only ever holds a complete
-    file. Dropped connections are retried ``retries`` times, each resuming.
+    file. Dropped connections are retried ``retries`` times, each resuming, after
+    waiting ``backoff`` seconds, then twice as long before each next retry.
 
     Args:
         url: HTTP(S) address of the file.
@@ -74,6 +80,7 @@ def download_file(
         chunk: Bytes read from the connection and written per step.
         timeout: Seconds to wait for the server to connect or send data.
         retries: Extra attempts after a connection error or short read.
+        backoff: Seconds before the first retry (doubled for each next one; 0 = at once).
 
     Returns:
         ``dest`` as a ``Path``.
@@ -81,8 +88,9 @@ def download_file(
     Raises:
         DownloadError: The server announces a size other than ``expected_size``
             (nothing is transferred), the finished file has the wrong size or
-            checksum (the bad ``.part`` file is deleted), or it stayed short
-            after all retries (the ``.part`` file is kept for a later resume).
+            checksum (the bad ``.part`` file is deleted), or it stayed short or
+            unreachable after all retries (the message names the last error; a
+            ``.part`` file is kept for a later resume).
         requests.HTTPError: The server answered with an error status.
     """
     dest = Path(dest)
@@ -104,8 +112,15 @@ def download_file(
             total = _fetch_into(url, part, expected_size, chunk, timeout)
         except _TRANSIENT_ERRORS as err:
             if attempt == retries:
-                raise
-            logger.warning("download interrupted (%s); resuming (retry %d)", err, attempt + 1)
+                kept = f"; run again to resume from {part}" if part.exists() else ""
+                raise DownloadError(
+                    f"{url}: no complete answer in {retries + 1} attempts, the last: "
+                    f"{type(err).__name__}: {err}{kept}"
+                ) from err
+            wait = backoff * 2**attempt
+            logger.warning("download interrupted (%s); retry %d of %d in %.0f s",
+                           err, attempt + 1, retries, wait)  # fmt: skip
+            time.sleep(wait)
             continue
         size = part.stat().st_size
         if total is not None and size < total:
@@ -114,7 +129,9 @@ def download_file(
                 raise DownloadError(
                     f"{url}: got {size} of {total} bytes; run again to resume from {part}"
                 )
-            logger.warning("short read (%d of %d bytes); resuming", size, total)
+            wait = backoff * 2**attempt
+            logger.warning("short read (%d of %d bytes); resuming in %.0f s", size, total, wait)
+            time.sleep(wait)
             continue
         break
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotag.data.downloads import download_file, sha256_of
+from emotag.data.downloads import DownloadError, download_file, sha256_of
 from emotag.data.taxonomy import (
     NEUTRAL,
     TAXONOMIES,
@@ -191,6 +191,7 @@ def resolve_data_dir(
     Raises:
         FileNotFoundError: If an explicit or environment directory lacks files, or nothing is
             found and `download` is False.
+        DownloadError: If the download fails (what failed, and how to go on, in the message).
     """
     if data_dir is not None:
         return _checked_dir(Path(data_dir).expanduser(), "data_dir argument")
@@ -208,7 +209,14 @@ def resolve_data_dir(
             f"{', '.join(_missing(cache, UPSTREAM_FILES))}); download disabled"
         )
     logger.info("GoEmotions not found locally; downloading into %s", cache)
-    return download_goemotions(cache)
+    try:
+        return download_goemotions(cache)
+    except OSError as err:  # no connection, an HTTP error status, a failed checksum
+        raise DownloadError(
+            f"GoEmotions is not in {cache} and downloading it from {UPSTREAM_BASE_URL} "
+            f"failed ({err}). Run again to resume (finished files are kept), or point "
+            f"--data-dir or ${GOEMOTIONS_ENV} at a copy of the data"
+        ) from err
 
 
 def _checked_dir(directory: Path, source: str) -> Path:
