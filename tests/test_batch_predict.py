@@ -123,3 +123,34 @@ def test_ids_errors_order_and_counters_on_2000_lines(tiny_run_dir, tmp_path, mon
     progress = [r.getMessage() for r in caplog.records if "lines scored (" in r.getMessage()]
     assert [m.split(" lines")[0] for m in progress] == ["500", "1,000", "1,500", "2,000"]
     assert not [p.name for p in tmp_path.iterdir() if ".shards" in p.name]
+
+
+def test_missing_input_model_or_output_directory_is_refused_before_the_pipeline(
+    tiny_run_dir, tmp_path, monkeypatch
+):
+    import apache_beam as beam
+
+    from emotag.runs.layout import NotARunError
+    from emotag.serving.batch import parse_args, score_file
+
+    def no_pipeline(*args, **kwargs):
+        raise AssertionError("the pipeline was built")
+
+    monkeypatch.setattr(beam, "Pipeline", no_pipeline)
+    source = tmp_path / "texts.txt"
+    source.write_text("thanks\n", encoding="utf-8")
+    output = tmp_path / "out.jsonl"
+
+    def job(model, input_, out):
+        return score_file(*parse_args(["--model", str(model), "--input", str(input_),
+                                       "--output", str(out)]))  # fmt: skip
+
+    with pytest.raises(FileNotFoundError, match=r"--input .*missing\.txt: no such file"):
+        job(tiny_run_dir, tmp_path / "missing.txt", output)
+    with pytest.raises(FileNotFoundError, match=r"--input .*\*\.tsv: no such file \(or no match"):
+        job(tiny_run_dir, tmp_path / "*.tsv", output)
+    with pytest.raises(NotARunError, match="is not a directory"):
+        job(tmp_path / "no-run", source, output)
+    with pytest.raises(FileNotFoundError, match=r"--output .*: no directory .*nodir"):
+        job(tiny_run_dir, source, tmp_path / "nodir" / "out.jsonl")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["texts.txt"]  # nothing left behind

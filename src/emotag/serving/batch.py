@@ -41,6 +41,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.ml.inference.base import (
@@ -52,6 +53,7 @@ from apache_beam.ml.inference.base import (
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from emotag.config import dataclass_parser, non_negative_int, option, positive_int
+from emotag.runs import layout
 from emotag.serving.batch_files import LineError, merge_shards, read_numbered_lines
 from emotag.text.inputs import json_line
 
@@ -277,7 +279,20 @@ def score_file(config: BatchConfig, beam_args: list[str]) -> BatchResult:
 
     Returns:
         The records written and the job's counters.
+
+    Raises:
+        FileNotFoundError: no file matches `config.input`, or a local output's directory
+            is missing; `layout.NotARunError` / `RunFileError`: a local `config.model` is
+            not a run. Checked before the pipeline starts, whose workers would report
+            them inside Beam's own error.
     """
+    if not FileSystems.match([config.input])[0].metadata_list:
+        raise FileNotFoundError(f"--input {config.input}: no such file (or no match)")
+    if "://" not in config.model:
+        layout.open_run(config.model)
+    output = Path(config.output)
+    if "://" not in config.output and not output.parent.is_dir():
+        raise FileNotFoundError(f"--output {config.output}: no directory {output.parent}")
     handler = EmotagModelHandler(
         config.model, config.min_batch, config.max_batch, config.threshold,
         config.intra_op_threads,
@@ -285,7 +300,6 @@ def score_file(config: BatchConfig, beam_args: list[str]) -> BatchResult:
     if not any(arg.startswith("--runner") for arg in beam_args):
         beam_args = [f"--runner={LOCAL_RUNNER}", *beam_args]
     options = PipelineOptions(beam_args)
-    output = Path(config.output)
     # A local output is written as shards in a scratch directory beside it, then merged.
     scratch = None
     if "://" not in config.output:
