@@ -276,7 +276,8 @@ def test_every_batch_size_flag_takes_only_a_positive_int(name, monkeypatch, caps
     """Issue 15: --batch-size 0 crashed mid-run and -3 exited 0 with all-zero scores."""
     parser, _ = command_help(name, monkeypatch, capsys)
     for action in parser._actions:
-        if "batch" in action.dest and action.option_strings:
+        # --limit too: 0 trained on all of train, -3 on none of it.
+        if ("batch" in action.dest or action.dest == "limit") and action.option_strings:
             for bad in ("0", "-3"):
                 with pytest.raises(argparse.ArgumentTypeError, match="positive integer"):
                     action.type(bad)

@@ -126,3 +126,13 @@ def test_audit_script_flags_removed_cue_labels(tmp_path):
     n_train = summary["examples"]
     assert summary["flagged"] == len(rows) and 130 <= n_train < 150  # ~10% went to dev
     assert np.load(out / "oof_probabilities.npy").shape == (n_train, 3)
+
+
+def test_audit_of_data_that_is_not_there_leaves_no_output_directory(tmp_path):
+    from emotag.audit.audit import main
+
+    out = tmp_path / "audit"
+    argv = ["--data-dir", str(tmp_path / "nowhere"), "--out", str(out)]
+    with pytest.raises(FileNotFoundError, match="missing: train.tsv"):
+        main(argv)
+    assert not out.exists()

@@ -135,12 +135,12 @@ def audit(config: AuditConfig) -> Path:
     """Runs the audit and writes its files; returns the output directory."""
     started = time.time()
     out = Path(config.out or Path("artifacts") / f"audit-{config.label_set}-{config.learner}")
-    out.mkdir(parents=True, exist_ok=True)
     if config.learner == "bilstm":
         fit_predict, data = bilstm_fit_predict(config)
     else:
         data = load_dataset(config)
         fit_predict = tfidf_fit_predict(config, data)
+    out.mkdir(parents=True, exist_ok=True)  # once the data loaded: no empty directory
     train = data.train
     log.info("%d training examples, %d labels, %d folds of %s", len(train.texts),
              len(data.label_names), config.folds, config.learner)  # fmt: skip

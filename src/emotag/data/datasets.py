@@ -95,7 +95,8 @@ class DatasetSpec:
     dev_fraction: float = 0.1  # share of train held out as dev when there is no dev file
     # seed of the dev split carved from train (not the training seed: dev stays fixed)
     split_seed: int = 0
-    limit: int | None = None  # keep the first N training rows (smoke tests)
+    # keep the first N training rows (smoke tests); None = all
+    limit: int | None = option(None, type=positive_int)
     exclude_ids: str | None = None  # drop these training ids (id column of a CSV, or one per line)
     # keep a stratified sample of N training rows (after --limit and --exclude-ids; learning
     # curves); None = all
