@@ -29,7 +29,6 @@ import dataclasses
 import sys
 
 from emotag.config import dataclass_parser, non_negative_int, option, positive_int
-from emotag.runs.layout import NotARunError, RunFileError
 from emotag.serving.explain import write_explanations
 from emotag.serving.predictor import Predictor, configure_threads
 from emotag.text.inputs import argv_text, json_line, printable
@@ -124,12 +123,9 @@ def run(config: InferenceConfig, out=None, stdin=None) -> int:
 
 
 def main(argv=None) -> int:
-    config = parse_args(argv)
-    try:
-        return run(config)
-    except (NotARunError, RunFileError) as err:  # the message names the file
-        print(f"{sys.argv[0]}: error: {err}", file=sys.stderr)
-        return 1
+    # A run that is not there or not valid ends `emotag predict` with one line naming
+    # the file (`emotag.cli.reporting_errors`).
+    return run(parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -290,8 +290,8 @@ def score_file(config: BatchConfig, beam_args: list[str]) -> BatchResult:
         raise FileNotFoundError(f"--input {config.input}: no such file (or no match)")
     if "://" not in config.model:
         layout.open_run(config.model)
-    output = Path(config.output)
-    if "://" not in config.output and not output.parent.is_dir():
+    output, local_output = Path(config.output), "://" not in config.output
+    if local_output and not output.parent.is_dir():
         raise FileNotFoundError(f"--output {config.output}: no directory {output.parent}")
     handler = EmotagModelHandler(
         config.model, config.min_batch, config.max_batch, config.threshold,
@@ -302,7 +302,7 @@ def score_file(config: BatchConfig, beam_args: list[str]) -> BatchResult:
     options = PipelineOptions(beam_args)
     # A local output is written as shards in a scratch directory beside it, then merged.
     scratch = None
-    if "://" not in config.output:
+    if local_output:
         scratch = Path(tempfile.mkdtemp(prefix=f".{output.name}.shards-", dir=output.parent))
     try:
         pipeline = beam.Pipeline(options=options)
