@@ -51,6 +51,22 @@ def test_distillation_loss_temperature_and_mse_by_hand():
     assert float(mse(Y, STUDENT)) == pytest.approx(np.mean(expected), rel=1e-5)
 
 
+def test_distillation_loss_class_weights_scale_each_soft_class_by_hand():
+    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    weights = np.array([2.0, 0.5])
+    bce_loss = DistillationLoss(soft_weight=1.0, class_weights=[2.0, 0.5])
+    expected = [(weights * bce(TEACHER[i], STUDENT[i])).mean() for i in range(2)]
+    assert float(bce_loss(Y, STUDENT)) == pytest.approx(np.mean(expected), rel=1e-5)
+    mse_loss = DistillationLoss(soft_weight=1.0, soft_loss="mse", class_weights=[2.0, 0.5])
+    expected = [(weights * (logit(STUDENT[i]) - logit(TEACHER[i])) ** 2).mean() for i in range(2)]
+    assert float(mse_loss(Y, STUDENT)) == pytest.approx(np.mean(expected), rel=1e-5)
+    # The gold term is untouched: with soft_weight 0 the weights change nothing.
+    gold_only = DistillationLoss(soft_weight=0.0, class_weights=[2.0, 0.5])
+    assert float(gold_only(Y, STUDENT)) == pytest.approx(
+        float(DistillationLoss(soft_weight=0.0)(Y, STUDENT)), rel=1e-6
+    )
+
+
 def test_distillation_loss_gold_only_equals_the_gold_loss_on_labelled_rows():
     gold_loss = ClassBalancedFocalLoss(class_weights=[2.0, 0.5], gamma=0.0)
     loss = DistillationLoss(gold_loss, soft_weight=0.0)
@@ -61,7 +77,7 @@ def test_distillation_loss_gold_only_equals_the_gold_loss_on_labelled_rows():
 def test_distillation_loss_round_trips_config_and_keras_file(tmp_path):
     loss = DistillationLoss(
         ClassBalancedFocalLoss(class_weights=[2.0, 0.5], gamma=1.0), soft_weight=0.3,
-        temperature=1.5, soft_loss="mse",
+        temperature=1.5, soft_loss="mse", class_weights=[1.5, 0.5],
     )  # fmt: skip
     again = DistillationLoss.from_config(loss.get_config())
     assert float(again(Y, STUDENT)) == pytest.approx(float(loss(Y, STUDENT)))
@@ -200,6 +216,7 @@ def test_tiny_teacher_to_student_end_to_end(tiny_run_dir, tiny_data_dir, tmp_pat
         teacher=[str(tiny_run_dir)], data_dir=str(tiny_data_dir), embeddings="random",
         embedding_dim=8, lstm_units=4, attention_units=4, batch_size=16, min_count=1,
         epochs=2, augment_multiple=1, unlabeled=str(unlabeled), soft_weight=0.7,
+        soft_class_beta=0.99,
         output_dir=str(tmp_path / "runs"), cache_dir=str(tmp_path / "cache"), verbose=0,
     )  # fmt: skip
     run = distill(config)
@@ -214,6 +231,11 @@ def test_tiny_teacher_to_student_end_to_end(tiny_run_dir, tiny_data_dir, tmp_pat
     assert str(tiny_run_dir.resolve()) in (run / "MODEL_CARD.md").read_text()
     saved = json.loads((run / "train_config.json").read_text())
     assert saved["teacher"] == [str(tiny_run_dir)] and saved["soft_weight"] == 0.7
+    # --soft-class-beta at the gold loss's beta: the soft term carries the same weights.
+    loss = keras.models.load_model(run / "model.keras").loss
+    labels = (run / "labels.txt").read_text().splitlines()
+    assert loss.class_weights == loss.gold_loss.class_weights
+    assert len(loss.class_weights) == len(labels) and len(set(loss.class_weights)) > 1
     # Two cache entries (train, transfer) that a second student would reuse.
     assert len(list((tmp_path / "cache" / "teacher-labels").glob("*.npy"))) == 2
 
@@ -229,6 +251,8 @@ def test_distill_refuses_bad_settings_before_training(tiny_run_dir, tmp_path):
     good = dict(teacher=[str(tiny_run_dir)], output_dir=str(tmp_path))
     with pytest.raises(ValueError, match="soft-weight"):
         check_config(DistillConfig(**good, soft_weight=2.0))
+    with pytest.raises(ValueError, match="soft-class-beta"):
+        check_config(DistillConfig(**good, soft_class_beta=1.0))
     with pytest.raises(FileNotFoundError, match="unlabeled"):
         check_config(DistillConfig(**good, unlabeled=str(tmp_path / "none.txt")))
     with pytest.raises(Exception, match="not a run|run directory|No such"):

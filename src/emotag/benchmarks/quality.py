@@ -181,6 +181,35 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
             {"augment_multiple": 1, "soft_weight": 0.8, "embeddings": STACK, "lstm_units": 128},
         ),
     ],
+    # The soft term's classes weighted as a class-balanced loss weighs them
+    # (--soft-class-beta; Cui et al., 2019): the soft term is 0.8 of the loss and weighs
+    # every class alike, while macro-F1 counts a rare class as much as a frequent one.
+    # 0.99 is the gold loss's beta (only the five rarest classes weigh more); 0.999 spans
+    # 0.38 (neutral) to 5.2 (grief) on GoEmotions.
+    "distill-scb": [
+        ("distill-sw0.8", {"augment_multiple": 1, "soft_weight": 0.8}),
+        *(
+            (
+                f"distill-scb{b}-sw0.8",
+                {"augment_multiple": 1, "soft_weight": 0.8, "soft_class_beta": b},
+            )
+            for b in (0.99, 0.999)
+        ),
+        (
+            "distill-stack-u128-sw0.8",
+            {"augment_multiple": 1, "soft_weight": 0.8, "embeddings": STACK, "lstm_units": 128},
+        ),
+        (
+            "distill-stack-u128-scb0.999-sw0.8",
+            {
+                "augment_multiple": 1,
+                "soft_weight": 0.8,
+                "embeddings": STACK,
+                "lstm_units": 128,
+                "soft_class_beta": 0.999,
+            },
+        ),  # fmt: skip
+    ],
 }
 # Flags only a student has; an undistilled experiment drops them from --set.
 DISTILL_ONLY = {f.name for f in dataclasses.fields(DistillConfig)} - {

@@ -59,6 +59,7 @@ from emotag.runs.writer import try_it_command
 from emotag.text.batching import make_dataset
 from emotag.text.tokenizer import iter_token_lists
 from emotag.training import bilstm
+from emotag.training.losses import class_balanced_weights
 
 log = logging.getLogger("distill")
 
@@ -78,6 +79,10 @@ class DistillConfig(bilstm.TrainConfig):
     # error between logits (Tang et al., 2019)
     soft_loss: str = choice("bce", ("bce", "mse"))
     temperature: float = 1.0  # softens teacher and student logits in the soft term
+    # class-balanced weights of this beta (Cui et al., 2019) on the soft term's classes, from
+    # the training labels' counts; None = every class alike. The gold loss's --beta (0.99)
+    # weighs only the rarest classes up; 0.999 approaches inverse frequency
+    soft_class_beta: float | None = None
     # augmented copies of every training text in the transfer set (0 = none)
     augment_multiple: int = 1
     p_mask: float = 0.1  # augmentation: a word becomes [MASK] (Tang et al., 2019)
@@ -107,6 +112,8 @@ def check_config(config: DistillConfig) -> None:
         raise ValueError(f"--soft-weight must be in [0, 1], got {config.soft_weight}")
     if config.temperature <= 0:
         raise ValueError(f"--temperature must be positive, got {config.temperature}")
+    if config.soft_class_beta is not None and not 0.0 <= config.soft_class_beta < 1.0:
+        raise ValueError(f"--soft-class-beta must be in [0, 1), got {config.soft_class_beta}")
     if config.augment_multiple < 0:
         raise ValueError(f"--augment-multiple must be >= 0, got {config.augment_multiple}")
     AugmentRates(config.p_mask, config.p_sub, config.p_ng)  # checks the rates
@@ -225,9 +232,13 @@ def agreement(gold: np.ndarray, soft: np.ndarray) -> float:
 def build_student(config: DistillConfig, prepared: bilstm.Prepared) -> keras.Model:
     """The BiLSTM compiled with the distillation loss around its usual loss."""
     model = bilstm.build_model(config, prepared)
+    weights = None
+    if config.soft_class_beta is not None:
+        counts = prepared.data.train.labels.sum(axis=0)
+        weights = list(class_balanced_weights(counts, beta=config.soft_class_beta))
     loss = DistillationLoss(
         model.loss, soft_weight=config.soft_weight, temperature=config.temperature,
-        soft_loss=config.soft_loss,
+        soft_loss=config.soft_loss, class_weights=weights,
     )  # fmt: skip
     model.compile(optimizer=model.optimizer, loss=loss)  # build_model's Adam, not yet built
     return model

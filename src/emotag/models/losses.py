@@ -110,7 +110,9 @@ class DistillationLoss(keras.losses.Loss):
     probabilities softened as `sigmoid(logit(p) / T)`: binary cross-entropy averaged over
     classes (`soft_loss="bce"`) or the mean squared difference of the logits
     (`soft_loss="mse"`, Tang et al.'s choice); the BCE term is multiplied by `T**2` so
-    its gradients keep their scale as `T` changes (Hinton et al.).
+    its gradients keep their scale as `T` changes (Hinton et al.). With `class_weights`,
+    each class's soft element is multiplied by its weight before the mean over classes,
+    as the class-balanced gold loss weights its classes.
 
     Args:
         gold_loss: the loss of labelled rows (a `keras.losses.Loss`, or its serialized
@@ -118,6 +120,8 @@ class DistillationLoss(keras.losses.Loss):
         soft_weight: float in [0, 1], the weight of the soft term.
         temperature: float > 0.
         soft_loss: "bce" or "mse".
+        class_weights: list of floats of length `num_classes` weighting the soft term's
+            classes, or None for all ones.
         name: name of the loss.
         reduction: Keras reduction over the batch.
 
@@ -135,6 +139,7 @@ class DistillationLoss(keras.losses.Loss):
         soft_weight=0.5,
         temperature=1.0,
         soft_loss="bce",
+        class_weights=None,
         name="distillation_loss",
         reduction="sum_over_batch_size",
     ):
@@ -151,6 +156,7 @@ class DistillationLoss(keras.losses.Loss):
         self.soft_weight = float(soft_weight)
         self.temperature = float(temperature)
         self.soft_loss = soft_loss
+        self.class_weights = None if class_weights is None else [float(w) for w in class_weights]
 
     def call(self, y_true, y_pred):
         classes = y_pred.shape[-1]
@@ -167,11 +173,18 @@ class DistillationLoss(keras.losses.Loss):
         t_logit = _logit(teacher, eps) / self.temperature
         s_logit = _logit(student, eps) / self.temperature
         if self.soft_loss == "mse":
-            return ops.mean(ops.square(s_logit - t_logit), axis=-1)
-        target = ops.sigmoid(t_logit)
-        # BCE from logits: log_sigmoid keeps saturated students finite.
-        element = -(target * ops.log_sigmoid(s_logit) + (1.0 - target) * ops.log_sigmoid(-s_logit))
-        return ops.mean(element, axis=-1) * self.temperature**2
+            element = ops.square(s_logit - t_logit)
+            scale = 1.0
+        else:
+            target = ops.sigmoid(t_logit)
+            # BCE from logits: log_sigmoid keeps saturated students finite.
+            element = -(
+                target * ops.log_sigmoid(s_logit) + (1.0 - target) * ops.log_sigmoid(-s_logit)
+            )
+            scale = self.temperature**2
+        if self.class_weights is not None:
+            element = element * ops.convert_to_tensor(self.class_weights, dtype=element.dtype)
+        return ops.mean(element, axis=-1) * scale
 
     def get_config(self):
         config = super().get_config()
@@ -181,6 +194,7 @@ class DistillationLoss(keras.losses.Loss):
                 "soft_weight": self.soft_weight,
                 "temperature": self.temperature,
                 "soft_loss": self.soft_loss,
+                "class_weights": self.class_weights,
             }
         )
         return config
