@@ -76,12 +76,13 @@ class DistillConfig(bilstm.TrainConfig):
     # on dev over 0.2/0.5/0.8/1.0 (benchmarks/results/distill_mix.md; README)
     soft_weight: float = 0.8
     # soft term: binary cross-entropy against the teacher's probabilities, or squared
-    # error between logits (Tang et al., 2019)
+    # error between logits (Tang et al., 2019; clearly worse on GoEmotions' dev, README)
     soft_loss: str = choice("bce", ("bce", "mse"))
     temperature: float = 1.0  # softens teacher and student logits in the soft term
     # class-balanced weights of this beta (Cui et al., 2019) on the soft term's classes, from
     # the training labels' counts; None = every class alike. The gold loss's --beta (0.99)
-    # weighs only the rarest classes up; 0.999 approaches inverse frequency
+    # weighs only the rarest classes up; 0.999 approaches inverse frequency. Neither beat
+    # classes alike on GoEmotions' dev (README, "The soft term's form")
     soft_class_beta: float | None = None
     # augmented copies of every training text in the transfer set (0 = none)
     augment_multiple: int = 1
