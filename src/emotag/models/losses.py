@@ -54,8 +54,7 @@ class ClassBalancedFocalLoss(keras.losses.Loss):
         reduction="sum_over_batch_size",
     ):
         super().__init__(name=name, reduction=reduction)
-        # Plain floats keep get_config JSON-serialisable whatever was passed.
-        self.class_weights = None if class_weights is None else [float(w) for w in class_weights]
+        self.class_weights = _plain_floats(class_weights)
         self.gamma = float(gamma)
         self.from_logits = from_logits
 
@@ -79,9 +78,7 @@ class ClassBalancedFocalLoss(keras.losses.Loss):
             positive = positive * ops.power(1.0 - p, self.gamma)
             negative = negative * ops.power(p, self.gamma)
         element = -(positive + negative)  # (batch, classes)
-        if self.class_weights is not None:
-            element = element * ops.convert_to_tensor(self.class_weights, dtype=y_pred.dtype)
-        return ops.mean(element, axis=-1)  # (batch,)
+        return ops.mean(_weigh_classes(element, self.class_weights), axis=-1)  # (batch,)
 
     def get_config(self):
         config = super().get_config()
@@ -156,7 +153,7 @@ class DistillationLoss(keras.losses.Loss):
         self.soft_weight = float(soft_weight)
         self.temperature = float(temperature)
         self.soft_loss = soft_loss
-        self.class_weights = None if class_weights is None else [float(w) for w in class_weights]
+        self.class_weights = _plain_floats(class_weights)
 
     def call(self, y_true, y_pred):
         classes = y_pred.shape[-1]
@@ -182,9 +179,7 @@ class DistillationLoss(keras.losses.Loss):
                 target * ops.log_sigmoid(s_logit) + (1.0 - target) * ops.log_sigmoid(-s_logit)
             )
             scale = self.temperature**2
-        if self.class_weights is not None:
-            element = element * ops.convert_to_tensor(self.class_weights, dtype=element.dtype)
-        return ops.mean(element, axis=-1) * scale
+        return ops.mean(_weigh_classes(element, self.class_weights), axis=-1) * scale
 
     def get_config(self):
         config = super().get_config()
@@ -198,6 +193,18 @@ class DistillationLoss(keras.losses.Loss):
             }
         )
         return config
+
+
+def _plain_floats(class_weights):
+    """A list of plain floats (get_config stays JSON-serialisable whatever was passed)."""
+    return None if class_weights is None else [float(w) for w in class_weights]
+
+
+def _weigh_classes(element, class_weights):
+    """`element` (batch, classes) times each class's weight; None leaves it as it is."""
+    if class_weights is None:
+        return element
+    return element * ops.convert_to_tensor(class_weights, dtype=element.dtype)
 
 
 def _logit(p, eps):
