@@ -1,4 +1,4 @@
-"""The README and docs/ (serving.md, scale.md) against the code: commands, flags, modules."""
+"""The README and docs/*.md against the code: commands, flags, modules, links."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from emotag import cli
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "emotag"
 README = ROOT / "README.md"
-DOCS = [README, ROOT / "docs" / "serving.md", ROOT / "docs" / "scale.md"]
+DOCS = [README, *(ROOT / "docs" / name for name in ("serving.md", "scale.md", "distillation.md"))]
 
 
 def section(text: str, heading: str) -> str:
@@ -166,3 +166,34 @@ def test_dotted_exists_tells_modules_and_names_from_typos():
     assert dotted_exists("emotag.data")
     assert not dotted_exists("emotag.serving.predictr")
     assert not dotted_exists("emotag.serving.predictor.no_such_function")
+
+
+def heading_anchor(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces to -."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_heading_anchor_follows_github():
+    assert heading_anchor("The soft term's form (2026-12-03)") == "the-soft-terms-form-2026-12-03"
+    assert heading_anchor("Distillation: the BiLSTM taught by the ensemble") == (
+        "distillation-the-bilstm-taught-by-the-ensemble"
+    )
+
+
+def test_relative_links_reach_existing_files_and_headings():
+    broken = []
+    for doc in DOCS:
+        text = doc.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):  # http:, https:, mailto:
+                continue
+            path, _, anchor = target.partition("#")
+            linked = (doc.parent / path).resolve() if path else doc
+            if not linked.exists():
+                broken.append(f"{doc.name}: {target}")
+            elif anchor and linked.suffix == ".md":
+                code_free = re.sub(r"```.*?```", "", linked.read_text("utf-8"), flags=re.S)
+                headings = re.findall(r"^#+ (.+)$", code_free, re.M)
+                if anchor not in {heading_anchor(h) for h in headings}:
+                    broken.append(f"{doc.name}: {target}")
+    assert not broken
