@@ -53,12 +53,13 @@ def tiny_data_dir(tmp_path_factory) -> Path:
     return write_tiny_goemotions(tmp_path_factory.mktemp("goemotions"))
 
 
-def train_tiny_run(data_dir: Path, output_dir: Path, run_name: str = "tiny") -> Path:
-    """One epoch of a very small BiLSTM on the tiny data: a complete run directory."""
+def train_tiny_run(data_dir: Path, output_dir: Path, run_name: str = "tiny", **overrides) -> Path:
+    """One epoch of a very small BiLSTM on the tiny data: a complete run directory.
+
+    `overrides`: other `TrainConfig` fields (e.g. `embeddings`)."""
     from emotag.training.bilstm import TrainConfig, train
 
-    config = TrainConfig(
-        data_dir=str(data_dir),
+    settings = dict(
         embeddings="random",
         embedding_dim=16,
         epochs=1,
@@ -66,9 +67,13 @@ def train_tiny_run(data_dir: Path, output_dir: Path, run_name: str = "tiny") -> 
         attention_units=8,
         batch_size=16,
         min_count=1,
+        verbose=0,
+    )
+    config = TrainConfig(
+        data_dir=str(data_dir),
         output_dir=str(output_dir),
         run_name=run_name,
-        verbose=0,
+        **{**settings, **overrides},
     )
     return train(config)
 

@@ -333,10 +333,13 @@ TINY_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "happy", "glad", "ta
 
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory) -> Path:
-    """A 1-layer, 8-wide BERT in Hugging Face layout with random weights."""
+    return write_tiny_bert(tmp_path_factory.mktemp("tiny_bert"))
+
+
+def write_tiny_bert(d: Path) -> Path:
+    """A 1-layer, 8-wide BERT in Hugging Face layout with random weights, written to `d`."""
     from safetensors.numpy import save_file
 
-    d = tmp_path_factory.mktemp("tiny_bert")
     h, inter, vocab, pos = 8, 16, len(TINY_VOCAB), 16
     (d / "vocab.txt").write_text("\n".join(TINY_VOCAB) + "\n")
     (d / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": True}))

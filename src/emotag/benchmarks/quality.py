@@ -82,6 +82,9 @@ PAPER_BERT_F1 = {
 
 OFFLINE_EMBEDDINGS = ("minilm", "minilm-static", "wordllama", "fasttext", "word2vec", "random")
 STACK = "minilm-static+wordllama"  # the stacked source of the stack suite
+# The encoder suite's stack: minilm-static beside word vectors pooled from the teacher's
+# fine-tuned MiniLM (the README recipe's run) over the training texts.
+ENCODER_STACK = "minilm-static+encoder:artifacts/minilm"
 
 SUITES: dict[str, list[tuple[str, dict]]] = {
     "default": [("default", {})],
@@ -200,6 +203,31 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
             for b in (0.99, 0.999)
         ),
         ("distill-mse-sw0.8", {"augment_multiple": 1, "soft_weight": 0.8, "soft_loss": "mse"}),
+    ],
+    # Word vectors from the teacher's own encoder: each training word's final-layer states
+    # in the fine-tuned MiniLM, averaged over its occurrences in the training texts
+    # (Bommasani et al., 2020, pool contextual states into static vectors), stacked beside
+    # minilm-static. What the encoder learned about emotions enters the embedding layer,
+    # which costs no serving time. Beside the stack suite's students of the same teacher.
+    "encoder": [
+        ("distill-sw0.8", {"augment_multiple": 1, "soft_weight": 0.8}),
+        (
+            "distill-enc-sw0.8",
+            {"augment_multiple": 1, "soft_weight": 0.8, "embeddings": ENCODER_STACK},
+        ),
+        (
+            "distill-stack-u128-sw0.8",
+            {"augment_multiple": 1, "soft_weight": 0.8, "embeddings": STACK, "lstm_units": 128},
+        ),
+        (
+            "distill-enc-u128-sw0.8",
+            {
+                "augment_multiple": 1,
+                "soft_weight": 0.8,
+                "embeddings": ENCODER_STACK,
+                "lstm_units": 128,
+            },
+        ),
     ],
 }
 # Flags only a student has; an undistilled experiment drops them from --set.

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotag.embeddings import keyed_vectors, subword_vectors
+from emotag.embeddings import encoder_states, keyed_vectors, subword_vectors
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +49,18 @@ EMBEDDING_SOURCES: dict[str, str] = {
     "word2vec": "gensim skip-gram word2vec trained on the training texts (dim default 100)",
     "fasttext": "gensim fastText on the training texts; char n-grams give every word a vector",
 }
-"""Named sources; any other ``source`` is read as a path to a vector file
-(GloVe text, word2vec text or binary, or gensim ``.kv``)."""
+"""Named sources; ``encoder:RUN`` pools a fine-tuned encoder run's states over the
+training texts (``emotag.embeddings.encoder_states``); any other ``source`` is read as a
+path to a vector file (GloVe text, word2vec text or binary, or gensim ``.kv``)."""
+
+TRAINED_HERE = ("word2vec", "fasttext")  # sources computed from the training texts
+
+
+def needs_train_texts(source: str) -> bool:
+    """True when the source (or a part of a stack) is computed from the training texts."""
+    parts = stack_parts(source) or [source]
+    return any(p in TRAINED_HERE or encoder_states.is_encoder_source(p) for p in parts)
+
 
 STACK_SEPARATOR = "+"
 PAD_ID, UNK_ID = 0, 1
@@ -277,7 +287,17 @@ def _source_vectors(words, source, train_token_lists, cache_dir, dim, seed, load
     if source == "wordllama":
         texts = [TEXT_ALIASES.get(w, w) for w in words]
         return subword_vectors.wordllama_word_vectors(texts, cache_dir=cache_dir)
-    if source in ("word2vec", "fasttext"):
+    if encoder_states.is_encoder_source(source):
+        if train_token_lists is None:
+            raise ValueError(f"source {source!r} needs train_token_lists (training split only)")
+        return encoder_states.encoder_word_vectors(
+            source[len(encoder_states.PREFIX) :],
+            words,
+            train_token_lists,
+            aliases=TEXT_ALIASES,
+            cache_dir=cache_dir,
+        )
+    if source in TRAINED_HERE:
         if train_token_lists is None:
             raise ValueError(f"source {source!r} needs train_token_lists (training split only)")
         kv = keyed_vectors.train_gensim_vectors(

@@ -61,6 +61,7 @@ from emotag.config import (
 )
 from emotag.data.datasets import DatasetSpec, load_dataset
 from emotag.data.goemotions import Dataset
+from emotag.embeddings import sources
 from emotag.embeddings.sources import EmbeddingResult
 from emotag.embeddings.vocabulary import OPEN_VOCAB_SIZE, VOCABULARIES, build_vocabulary
 from emotag.evaluation.scoring import CalibrationSpec, calibrate_and_score
@@ -108,8 +109,9 @@ class TrainConfig(DatasetSpec, CalibrationSpec):
     # tweet rules: #CamelCase hashtags split behind <hashtag>, "!!!" -> "! <repeat>"
     tweet_preprocessing: bool = False
     # word vectors: a source (minilm-static, minilm, wordllama, word2vec, fasttext, random,
-    # glove-twitter-25/50/100/200; emotag.embeddings.sources) or a GloVe / word2vec file,
-    # or several joined by "+" (stacked side by side, e.g. minilm-static+wordllama);
+    # glove-twitter-25/50/100/200; emotag.embeddings.sources), encoder:RUN (a fine-tuned
+    # `emotag train bert` run's states pooled per training word), or a GloVe / word2vec
+    # file, or several joined by "+" (stacked side by side, e.g. minilm-static+wordllama);
     # minilm-static had the best mean dev macro-F1 of the offline sources over 3 seeds
     embeddings: str = "minilm-static"
     # vector size; None = the source's (100 for vectors trained here); smaller = PCA (in a
@@ -214,7 +216,7 @@ def prepare(config: TrainConfig) -> Prepared:
         tokenizer.max_len = config.max_len
 
     train_tokens = None
-    if config.embeddings in ("word2vec", "fasttext"):
+    if sources.needs_train_texts(config.embeddings):
         batches = iter_token_lists(data.train.texts, normalizer)
         train_tokens = [tokens for batch in batches for tokens in batch]
     tokenizer, embedding = build_vocabulary(
