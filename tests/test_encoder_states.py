@@ -147,6 +147,13 @@ def test_runs_that_cannot_give_states_are_refused_clearly(
         encoder_states.check_encoder_run(hub)
 
 
+def test_file_names_are_the_bert_runs_own():
+    from emotag.runs import layout
+
+    assert encoder_states.MODEL_KERAS == layout.MODEL_KERAS
+    assert encoder_states.ENCODER_JSON == layout.ENCODER
+
+
 def test_sources_know_which_need_the_training_texts():
     assert sources.needs_train_texts("encoder:artifacts/minilm")
     assert sources.needs_train_texts("minilm-static+encoder:artifacts/minilm")

@@ -29,12 +29,14 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from emotag.embeddings.cache import cached_word_vectors
-from emotag.runs import layout
 
 logger = logging.getLogger(__name__)
 
 PREFIX = "encoder:"
+# The files `emotag train bert` writes (emotag.runs.layout ENCODER, MODEL_KERAS; embeddings come
+# before runs in the package's stages, so the names are repeated here, and a test pins them).
 ENCODER_JSON = "encoder.json"
+MODEL_KERAS = "model.keras"
 
 
 def is_encoder_source(source: str) -> bool:
@@ -45,13 +47,13 @@ def is_encoder_source(source: str) -> bool:
 def check_encoder_run(run_dir: str | os.PathLike) -> tuple[Path, dict]:
     """``(model.keras path, encoder.json)`` of a KerasHub encoder run, or a clear error."""
     run = Path(run_dir)
-    spec_path, model_path = run / ENCODER_JSON, run / layout.MODEL_KERAS
+    spec_path, model_path = run / ENCODER_JSON, run / MODEL_KERAS
     if not run.is_dir():
         raise FileNotFoundError(f"encoder run {run} does not exist")
     if not spec_path.is_file() or not model_path.is_file():
         raise ValueError(
             f"{run} is not a fine-tuned encoder run: `encoder:RUN` needs the "
-            f"{ENCODER_JSON} and {layout.MODEL_KERAS} that `emotag train bert` writes"
+            f"{ENCODER_JSON} and {MODEL_KERAS} that `emotag train bert` writes"
         )
     spec = json.loads(spec_path.read_text(encoding="utf-8"))
     if spec.get("kind") != "keras_hub":
