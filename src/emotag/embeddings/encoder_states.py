@@ -18,7 +18,6 @@ cached under a hash of the words, the texts and the run's ``model.keras``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -28,7 +27,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from emotag.embeddings.cache import cached_word_vectors
+from emotag.data.downloads import sha256_of
+from emotag.embeddings.cache import cached_word_vectors, words_digest
 
 logger = logging.getLogger(__name__)
 
@@ -64,21 +64,6 @@ def check_encoder_run(run_dir: str | os.PathLike) -> tuple[Path, dict]:
     return model_path, spec
 
 
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:20]
-
-
-def _texts_digest(token_lists: Sequence[Sequence[str]]) -> str:
-    digest = hashlib.sha256(str(len(token_lists)).encode("ascii"))
-    for tokens in token_lists:
-        digest.update("\x1f".join(tokens).encode("utf-8") + b"\0")
-    return digest.hexdigest()[:20]
-
-
 def encoder_word_vectors(
     run_dir: str | os.PathLike,
     words: Sequence[str],
@@ -105,8 +90,10 @@ def encoder_word_vectors(
         words that do not occur in ``token_lists``.
     """
     model_path, spec = check_encoder_run(run_dir)
+    # The whole model.keras is hashed: a re-fine-tuned encoder has the same file size.
+    texts = words_digest(["\x1f".join(tokens) for tokens in token_lists])
     settings = (
-        f"{_file_digest(model_path)}|{_texts_digest(token_lists)}|{max_pieces}|"
+        f"{sha256_of(model_path)[:20]}|{texts}|{max_pieces}|"
         f"{json.dumps(dict(aliases or {}), sort_keys=True)}"
     )
 

@@ -287,9 +287,9 @@ def _source_vectors(words, source, train_token_lists, cache_dir, dim, seed, load
     if source == "wordllama":
         texts = [TEXT_ALIASES.get(w, w) for w in words]
         return subword_vectors.wordllama_word_vectors(texts, cache_dir=cache_dir)
+    if needs_train_texts(source) and train_token_lists is None:
+        raise ValueError(f"source {source!r} needs train_token_lists (training split only)")
     if encoder_states.is_encoder_source(source):
-        if train_token_lists is None:
-            raise ValueError(f"source {source!r} needs train_token_lists (training split only)")
         return encoder_states.encoder_word_vectors(
             source[len(encoder_states.PREFIX) :],
             words,
@@ -298,8 +298,6 @@ def _source_vectors(words, source, train_token_lists, cache_dir, dim, seed, load
             cache_dir=cache_dir,
         )
     if source in TRAINED_HERE:
-        if train_token_lists is None:
-            raise ValueError(f"source {source!r} needs train_token_lists (training split only)")
         kv = keyed_vectors.train_gensim_vectors(
             train_token_lists,
             source,
