@@ -90,4 +90,9 @@ def test_tiny_run_records_its_budget_and_why_it_stopped(tiny_data_dir, tmp_path)
     assert info["stop_reason"] == (
         f"early stopping: no dev macro-F1 gain for 1 epochs after epoch {info['best_epoch']}"
     )
-    assert "why training stopped" in (tmp_path / "budget" / "MODEL_CARD.md").read_text()
+    card = (tmp_path / "budget" / "MODEL_CARD.md").read_text()
+    assert "why training stopped" in card
+    # The wall time splits into preparing (data, vectors), fitting, and writing the run.
+    assert info["prepare_time_s"] >= 0 and info["fit_time_s"] > 0
+    assert info["prepare_time_s"] + info["fit_time_s"] <= info["wall_time_s"]
+    assert f"| of which training (s) | {info['fit_time_s']} |" in card

@@ -64,7 +64,9 @@ def summary(run: CardInputs, model_kind: str) -> list[str]:
         rows.append(["test micro-F1", info["test_micro_f1"]])
     for key, title in [("epochs_run", "epochs run"), ("best_epoch", "best epoch"),
                        ("stop_reason", "why training stopped"),
-                      ("wall_time_s", "training time (s)"), ("peak_rss_mb", "peak memory (MB)"),
+                      ("wall_time_s", "wall time (s)"),
+                      ("prepare_time_s", "of which data, vectors, teacher labels (s)"),
+                      ("fit_time_s", "of which training (s)"), ("peak_rss_mb", "peak memory (MB)"),
                       ("tensorflow", "TensorFlow"), ("keras", "Keras")]:  # fmt: skip
         if key in info:
             rows.append([title, str(info[key])])

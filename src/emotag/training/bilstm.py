@@ -316,6 +316,7 @@ def train(config: TrainConfig, prepare_fn=None, build_fn=None) -> Path:
     role = worker_role(strategy)
     backup_dir = prepare_backup_dir(config, run_name, role.name)
     prepared = prepare_fn(config)
+    prepared_at = time.time()  # data, word vectors, tokenizer (a student's teacher labels)
     budget = prepared.budget(config)
     log.info(
         "at most %d epochs of %d steps (%s), patience %d (%s)", budget.epochs,
@@ -359,6 +360,10 @@ def train(config: TrainConfig, prepare_fn=None, build_fn=None) -> Path:
     history = stopper.history  # every epoch, restarts included
     best_epoch = int(np.argmax(history["val_macro_f1"])) + 1
     prepared.info.update(
+        # Where the wall time went: a student's one-off vectors and labels are cached, so
+        # the next student's prepare step is short while its fitting is not.
+        prepare_time_s=round(prepared_at - started, 1),
+        fit_time_s=round(time.time() - prepared_at, 1),
         best_epoch=best_epoch,
         epoch_budget=budget.to_json(),
         stop_reason=stop_reason(budget, len(history["loss"]), stopper.stopped, best_epoch),
