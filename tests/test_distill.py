@@ -255,8 +255,36 @@ def test_distill_refuses_bad_settings_before_training(tiny_run_dir, tmp_path):
         check_config(DistillConfig(**good, soft_class_beta=1.0))
     with pytest.raises(FileNotFoundError, match="unlabeled"):
         check_config(DistillConfig(**good, unlabeled=str(tmp_path / "none.txt")))
+    blank = tmp_path / "blank.txt"
+    blank.write_text("\n   \n\t\n")
+    with pytest.raises(ValueError, match="blank.txt: every line is blank"):
+        check_config(DistillConfig(**good, unlabeled=str(blank)))
     with pytest.raises(Exception, match="not a run|run directory|No such"):
         check_config(DistillConfig(teacher=[str(tmp_path)], output_dir=str(tmp_path)))
+
+
+def test_an_unlabeled_file_with_no_new_text_is_refused(tiny_run_dir, tiny_data_dir, tmp_path):
+    from emotag.data.goemotions import load_goemotions
+    from emotag.distill.student import DistillConfig, build_transfer_set
+    from emotag.training import bilstm
+
+    data = load_goemotions(str(tiny_data_dir))
+    stale = tmp_path / "stale.txt"
+    stale.write_text(f"{data.dev.texts[0]}\n{data.test.texts[0].upper()}\n{data.train.texts[0]}\n")
+    config = DistillConfig(
+        teacher=[str(tiny_run_dir)], data_dir=str(tiny_data_dir), embeddings="random",
+        embedding_dim=8, min_count=1, augment_multiple=1, unlabeled=str(stale),
+        output_dir=str(tmp_path / "runs"), cache_dir=str(tmp_path / "cache"), verbose=0,
+    )  # fmt: skip
+    prepared = bilstm.prepare(config)
+    refused = r"stale.txt: no line is new text.*'held_out': 2, 'repeat': 1"
+    with pytest.raises(ValueError, match=refused):
+        build_transfer_set(config, prepared)
+    fresh = tmp_path / "fresh.txt"
+    fresh.write_text(f"{data.dev.texts[0]}\na line nobody wrote before\n")
+    config.unlabeled = str(fresh)
+    texts, counts = build_transfer_set(config, prepared)
+    assert texts[-1] == "a line nobody wrote before" and counts["unlabeled"] == 1
 
 
 # --- cross-fit teachers: out-of-fold soft targets on the training texts ------------------

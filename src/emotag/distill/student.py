@@ -103,7 +103,9 @@ def check_config(config: DistillConfig) -> None:
     """Clear errors for values the parser cannot catch.
 
     Raises:
-        ValueError: When a value is out of range or a teacher is not a servable run.
+        ValueError: When a value is out of range, a teacher is not a servable run or
+            the --unlabeled file holds no text.
+        FileNotFoundError: When the --unlabeled file does not exist.
     """
     if not config.teacher:
         raise ValueError("give at least one --teacher run")
@@ -123,8 +125,8 @@ def check_config(config: DistillConfig) -> None:
     for run in config.cross_fit_teacher or ():
         teacher_identity(run)
         held_out_ids(run)  # ValueError / FileNotFoundError: no ids it left out
-    if config.unlabeled and not Path(config.unlabeled).is_file():
-        raise FileNotFoundError(f"--unlabeled: no file {config.unlabeled}")
+    if config.unlabeled and next(read_unlabeled(config.unlabeled), None) is None:
+        raise ValueError(f"--unlabeled {config.unlabeled}: every line is blank")
 
 
 def build_transfer_set(config: DistillConfig, prepared: bilstm.Prepared) -> tuple[list, dict]:
@@ -152,8 +154,16 @@ def build_transfer_set(config: DistillConfig, prepared: bilstm.Prepared) -> tupl
         texts += dedup.filter(copies)
         counts["augmented"] = len(texts)
     if config.unlabeled:
+        before = dict(dedup.dropped)
         texts += dedup.filter(read_unlabeled(config.unlabeled), limit=config.unlabeled_limit)
         counts["unlabeled"] = len(texts) - counts["augmented"]
+        if not counts["unlabeled"]:
+            dropped = {k: n - before[k] for k, n in dedup.dropped.items() if n > before[k]}
+            raise ValueError(
+                f"--unlabeled {config.unlabeled}: no line is new text (dropped as dev/test "
+                f"texts, repeats of train or of each other, or empty after normalising: "
+                f"{dropped})"
+            )
     counts["dropped"] = dict(dedup.dropped)
     log.info("transfer set: %s", counts)
     return texts, counts
