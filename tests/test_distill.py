@@ -259,6 +259,10 @@ def test_distill_refuses_bad_settings_before_training(tiny_run_dir, tmp_path):
     blank.write_text("\n   \n\t\n")
     with pytest.raises(ValueError, match="blank.txt: every line is blank"):
         check_config(DistillConfig(**good, unlabeled=str(blank)))
+    with pytest.raises(ValueError, match="unlabeled-limit must be >= 1, got 0"):
+        check_config(DistillConfig(**good, unlabeled=str(blank), unlabeled_limit=0))
+    with pytest.raises(ValueError, match="unlabeled-limit needs an --unlabeled file"):
+        check_config(DistillConfig(**good, unlabeled_limit=10))
     with pytest.raises(Exception, match="not a run|run directory|No such"):
         check_config(DistillConfig(teacher=[str(tmp_path)], output_dir=str(tmp_path)))
 

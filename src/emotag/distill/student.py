@@ -119,6 +119,11 @@ def check_config(config: DistillConfig) -> None:
         raise ValueError(f"--soft-class-beta must be in [0, 1), got {config.soft_class_beta}")
     if config.augment_multiple < 0:
         raise ValueError(f"--augment-multiple must be >= 0, got {config.augment_multiple}")
+    if config.unlabeled_limit is not None:
+        if config.unlabeled_limit < 1:
+            raise ValueError(f"--unlabeled-limit must be >= 1, got {config.unlabeled_limit}")
+        if not config.unlabeled:
+            raise ValueError("--unlabeled-limit needs an --unlabeled file")
     AugmentRates(config.p_mask, config.p_sub, config.p_ng)  # checks the rates
     for run in config.teacher:
         teacher_identity(run)  # NotARunError / FileNotFoundError now, not after an hour
