@@ -1,6 +1,7 @@
 """Distillation: the soft-target loss, the transfer set, the teacher cache, a student run."""
 
 import json
+import shutil
 from pathlib import Path
 
 import keras
@@ -289,6 +290,27 @@ def test_an_unlabeled_file_with_no_new_text_is_refused(tiny_run_dir, tiny_data_d
     config.unlabeled = str(fresh)
     texts, counts = build_transfer_set(config, prepared)
     assert texts[-1] == "a line nobody wrote before" and counts["unlabeled"] == 1
+
+
+def test_a_teacher_of_another_label_set_is_refused_before_word_vectors(
+    tiny_run_dir, tiny_data_dir, tmp_path, monkeypatch
+):
+    from emotag.distill.student import DistillConfig, prepare_student
+    from emotag.training import bilstm
+
+    def no_vectors(*args, **kwargs):
+        raise AssertionError("word vectors were built before the label sets were compared")
+
+    monkeypatch.setattr(bilstm, "build_vocabulary", no_vectors)
+    data_dir = shutil.copytree(tiny_data_dir, tmp_path / "data")
+    fine = [n for n in (data_dir / "emotions.txt").read_text().split() if n != "neutral"]
+    (data_dir / "ekman_mapping.json").write_text(json.dumps({"a": fine[:9], "b": fine[9:]}))
+    config = DistillConfig(
+        teacher=[str(tiny_run_dir)], data_dir=str(data_dir), taxonomy="ekman",
+        embeddings="random", output_dir=str(tmp_path), cache_dir=str(tmp_path), verbose=0,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=r"teacher .*tiny.* predicts .*admiration.*share the"):
+        prepare_student(config)
 
 
 # --- cross-fit teachers: out-of-fold soft targets on the training texts ------------------

@@ -42,7 +42,9 @@ import numpy as np
 
 from emotag.augment.offline import NeighbourSubstitution
 from emotag.config import choice, option, parse_config, setup_logging
+from emotag.data.datasets import DatasetSpec, load_dataset
 from emotag.distill.teacher import (
+    check_label_set,
     cross_fitted_probabilities,
     held_out_ids,
     teacher_identity,
@@ -175,8 +177,15 @@ def build_transfer_set(config: DistillConfig, prepared: bilstm.Prepared) -> tupl
 
 
 def prepare_student(config: DistillConfig) -> bilstm.Prepared:
-    """The BiLSTM's data, plus the transfer set and packed (gold, teacher, has_gold) targets."""
-    prepared = bilstm.prepare(config)
+    """The BiLSTM's data, plus the transfer set and packed (gold, teacher, has_gold) targets.
+
+    Raises:
+        ValueError: When a teacher's labels are not the data's (before any word vectors).
+    """
+    data = load_dataset(DatasetSpec.from_config(config))
+    for run in [*config.teacher, *(config.cross_fit_teacher or ())]:
+        check_label_set(run, data.label_names)
+    prepared = bilstm.prepare(config, data)
     train = prepared.data.train
     transfer, counts = build_transfer_set(config, prepared)
     names = prepared.data.label_names

@@ -195,9 +195,11 @@ class Prepared:
         return epoch_budget(max(1, steps), config.epochs, config.patience)
 
 
-def prepare(config: TrainConfig) -> Prepared:
-    """Loads the data, fits the tokenizer on train, builds embeddings and datasets."""
-    data = load_dataset(DatasetSpec.from_config(config))  # limit, exclude_ids, extra_train
+def prepare(config: TrainConfig, data: Dataset | None = None) -> Prepared:
+    """Loads the data (unless given), fits the tokenizer on train, builds embeddings and
+    datasets."""
+    if data is None:
+        data = load_dataset(DatasetSpec.from_config(config))  # limit, exclude_ids, extra_train
     log.info(
         "%d train / %d dev / %d test texts, %d labels (%s)",
         len(data.train.texts), len(data.dev.texts), len(data.test.texts),
