@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+import emotag
 from conftest import serve_in_fresh_process
 from emotag.models.tfidf import TfidfClassifier, word_ngrams
 from emotag.runs.layout import KIND_FILES, RUN_FILES, TFIDF
@@ -127,6 +128,8 @@ def test_run_directory_is_complete(trained):
     info = json.loads((run_dir / "run_info.json").read_text())
     assert info["model"] == "tfidf-lr" and len(info["dev_grid"]) == 4
     assert info["kind"] == "tfidf-lr"
+    assert info["emotag"].startswith(emotag.__version__)  # and the commit, in a checkout
+    assert f"| emotag | {info['emotag']} |" in (run_dir / "MODEL_CARD.md").read_text()
     best = max(info["dev_grid"], key=lambda row: row["dev_macro_f1"])
     assert info["chosen"] == {"c": best["c"], "ngram_range": best["ngram_range"]}
 

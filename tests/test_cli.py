@@ -291,3 +291,21 @@ def test_predict_refuses_a_batch_size_below_one_before_loading_anything(value, c
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert f"argument --batch-size: must be a positive integer, got {value}" in err
+
+
+def test_a_run_records_the_code_that_made_it(tmp_path):
+    from emotag import __version__
+    from emotag.runs.info import code_version
+
+    assert code_version(tmp_path) == __version__  # an installed copy: no checkout
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (tmp_path / "a.py").write_text("x = 1\n")
+    subprocess.run([*git, "add", "a.py"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    assert code_version(tmp_path) == f"{__version__} (git {head[:12]})"
+    (tmp_path / "notes.txt").write_text("untracked files do not count")
+    assert code_version(tmp_path) == f"{__version__} (git {head[:12]})"
+    (tmp_path / "a.py").write_text("x = 2\n")
+    assert code_version(tmp_path) == f"{__version__} (git {head[:12]} + local changes)"

@@ -67,7 +67,8 @@ def summary(run: CardInputs, model_kind: str) -> list[str]:
                       ("wall_time_s", "wall time (s)"),
                       ("prepare_time_s", "of which data, vectors, teacher labels (s)"),
                       ("fit_time_s", "of which training (s)"), ("peak_rss_mb", "peak memory (MB)"),
-                      ("tensorflow", "TensorFlow"), ("keras", "Keras")]:  # fmt: skip
+                      ("emotag", "emotag"), ("tensorflow", "TensorFlow"),
+                      ("keras", "Keras")]:  # fmt: skip
         if key in info:
             rows.append([title, str(info[key])])
     return out + _table(["", ""], rows)

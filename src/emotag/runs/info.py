@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import resource
 import shlex
+import subprocess
 import sys
 import time
 from collections.abc import Iterable
@@ -25,6 +26,30 @@ def invocation() -> str:
     if program.endswith(".py"):
         program = f"python {shlex.quote(program)}"
     return " ".join([program, shlex.join(args)]) if args else program
+
+
+def code_version(source: Path | None = None) -> str:
+    """The emotag version, with the git commit of its checkout when it runs from one.
+
+    "0.1.0 (git 1a2b3c4d5e6f)", "+ local changes" when tracked files differ from that
+    commit; the bare version for an installed wheel or where git is not available.
+    """
+    from emotag import __version__
+
+    source = source or Path(__file__).resolve().parents[3]  # src/emotag/runs/info.py
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", "-C", str(source), *args], capture_output=True,
+                                  text=True, timeout=10)  # fmt: skip
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    if not (source / ".git").exists() or not (commit := git("rev-parse", "HEAD")):
+        return __version__
+    changed = git("status", "--porcelain", "--untracked-files=no")
+    return f"{__version__} (git {commit[:12]}{' + local changes' if changed else ''})"
 
 
 def write_run_info(
@@ -74,6 +99,7 @@ def write_run_info(
         # ru_maxrss is in KiB on Linux.
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "command": invocation(),
+        "emotag": code_version(),  # which code made the run: results are compared across days
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "test_macro_f1": report["macro"]["f1"],
