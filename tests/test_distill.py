@@ -217,7 +217,7 @@ def test_tiny_teacher_to_student_end_to_end(tiny_run_dir, tiny_data_dir, tmp_pat
         teacher=[str(tiny_run_dir)], data_dir=str(tiny_data_dir), embeddings="random",
         embedding_dim=8, lstm_units=4, attention_units=4, batch_size=16, min_count=1,
         epochs=2, augment_multiple=1, unlabeled=str(unlabeled), soft_weight=0.7,
-        soft_class_beta=0.99,
+        soft_class_beta=0.99, head_units=3,
         output_dir=str(tmp_path / "runs"), cache_dir=str(tmp_path / "cache"), verbose=0,
     )  # fmt: skip
     run = distill(config)
@@ -233,7 +233,9 @@ def test_tiny_teacher_to_student_end_to_end(tiny_run_dir, tiny_data_dir, tmp_pat
     saved = json.loads((run / "train_config.json").read_text())
     assert saved["teacher"] == [str(tiny_run_dir)] and saved["soft_weight"] == 0.7
     # --soft-class-beta at the gold loss's beta: the soft term carries the same weights.
-    loss = keras.models.load_model(run / "model.keras").loss
+    student = keras.models.load_model(run / "model.keras")
+    assert student.get_layer("head").units == 3  # --head-units: served below too
+    loss = student.loss
     labels = (run / "labels.txt").read_text().splitlines()
     assert loss.class_weights == loss.gold_loss.class_weights
     assert len(loss.class_weights) == len(labels) and len(set(loss.class_weights)) > 1

@@ -20,17 +20,36 @@ def _ids(rng, batch=7, time=9, vocab=50):
     return ids
 
 
+@pytest.mark.parametrize("head_units", [0, 6])
 @pytest.mark.parametrize("pooling", ["attention", "mean", "max"])
-def test_matches_keras_model(pooling):
+def test_matches_keras_model(pooling, head_units):
     keras.utils.set_random_seed(0)
     model = build_bilstm_classifier(
-        50, 5, embedding_dim=6, lstm_units=4, attention_units=3, pooling=pooling
-    )
+        50, 5, embedding_dim=6, lstm_units=4, attention_units=3, pooling=pooling,
+        head_units=head_units,
+    )  # fmt: skip
     assert can_fuse(model)
     ids = _ids(np.random.default_rng(0))
     expected = model(ids, training=False).numpy()
     fused = FusedBiLSTMClassifier(model)(tf.constant(ids)).numpy()
+    if pooling == "mean" and head_units:
+        # An empty row's masked mean is 0 / 0 in both; ReLU maps that NaN to NaN eagerly
+        # and to 0 inside a tf.function, so only rows with tokens are comparable.
+        tokens = (ids != 0).any(axis=1)
+        assert np.isnan(expected[~tokens]).all() and tokens.sum() >= 4
+        fused, expected = fused[tokens], expected[tokens]
     np.testing.assert_allclose(fused, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_head_is_a_relu_layer_between_the_pooled_vector_and_the_output():
+    model = build_bilstm_classifier(50, 5, embedding_dim=6, lstm_units=4, head_units=7)
+    head = model.get_layer("head")
+    assert head.units == 7 and head.activation is keras.activations.relu
+    assert head.input.shape[-1] == 8  # both directions' 4 units, pooled
+    assert model.get_layer("probabilities").input is head.output
+    assert "head" not in {layer.name for layer in build_bilstm_classifier(50, 5).layers}
+    with pytest.raises(ValueError, match="head_units"):
+        build_bilstm_classifier(50, 5, head_units=-1)
 
 
 def test_refuses_other_models():

@@ -113,6 +113,7 @@ class FusedBiLSTMClassifier(tf.Module):
             self.score_kernel = tf.Variable(
                 _numpy(attention.score_kernel)[:, None], trainable=False
             )  # (attention units, 1)
+        self.head = model.get_layer("head") if "head" in names else None
         self.output_layer = model.get_layer("probabilities")
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32, name="token_ids")])
@@ -136,6 +137,8 @@ class FusedBiLSTMClassifier(tf.Module):
         mirror = tf.gather(first, tf.gather(lengths, row) - 1 - step) + row
         segments = tf.gather(order, row)  # each entry's row in the caller's order
         pooled = self._pool(forward, backward, mirror, segments, row_lengths)
+        if self.head is not None:
+            pooled = self.head(pooled)
         return self.output_layer(pooled)  # (batch, labels)
 
     def _run(self, ids: tf.Tensor, running: tf.Tensor, direction: int) -> tf.Tensor:

@@ -54,6 +54,7 @@ from emotag.config import (
     StepLog,
     choice,
     non_negative_float,
+    non_negative_int,
     option,
     parse_config,
     positive_int,
@@ -137,6 +138,9 @@ class TrainConfig(DatasetSpec, CalibrationSpec):
     # how the BiLSTM states become one vector: additive attention (what --explain shows),
     # or masked mean / max pooling (ablations)
     pooling: str = choice("attention", ("attention", "mean", "max"))
+    # a ReLU layer of this width between the pooled vector and the output (Tang et al.,
+    # 2019, for distilled BiLSTMs); runs once per text, not per token. 0 = none
+    head_units: int = option(0, type=non_negative_int)
     # training loss: class-balanced focal (Cui et al. 2019), focal, or binary cross-entropy
     loss: str = choice("cb_focal", ("cb_focal", "focal", "bce"))
     gamma: float = 0.0  # focal exponent; --search preferred 0 (class-balanced BCE) to 1 and 2
@@ -262,6 +266,7 @@ def build_model(config: TrainConfig, prepared: Prepared) -> keras.Model:
         dropout=config.dropout,
         pooling=config.pooling,
         label_prior=counts / len(train_split.texts),
+        head_units=config.head_units,
     )
     loss = make_loss(config.loss, class_counts=counts, gamma=config.gamma, beta=config.beta)
     model.compile(optimizer=make_optimizer(config, prepared), loss=loss)
