@@ -85,6 +85,8 @@ STACK = "minilm-static+wordllama"  # the stacked source of the stack suite
 # The encoder suite's stack: minilm-static beside word vectors pooled from the teacher's
 # fine-tuned MiniLM (the README recipe's run) over the training texts.
 ENCODER_STACK = "minilm-static+encoder:artifacts/minilm"
+# The recommended student (README): 1x transfer set, soft weight 0.8, the encoder stack.
+ENCODER_STUDENT = {"augment_multiple": 1, "soft_weight": 0.8, "embeddings": ENCODER_STACK}
 
 SUITES: dict[str, list[tuple[str, dict]]] = {
     "default": [("default", {})],
@@ -211,23 +213,12 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
     # which costs no serving time. Beside the stack suite's students of the same teacher.
     "encoder": [
         ("distill-sw0.8", {"augment_multiple": 1, "soft_weight": 0.8}),
-        (
-            "distill-enc-sw0.8",
-            {"augment_multiple": 1, "soft_weight": 0.8, "embeddings": ENCODER_STACK},
-        ),
+        ("distill-enc-sw0.8", ENCODER_STUDENT),
         (
             "distill-stack-u128-sw0.8",
             {"augment_multiple": 1, "soft_weight": 0.8, "embeddings": STACK, "lstm_units": 128},
         ),
-        (
-            "distill-enc-u128-sw0.8",
-            {
-                "augment_multiple": 1,
-                "soft_weight": 0.8,
-                "embeddings": ENCODER_STACK,
-                "lstm_units": 128,
-            },
-        ),
+        ("distill-enc-u128-sw0.8", {**ENCODER_STUDENT, "lstm_units": 128}),
     ],
     # The student's architecture at no serving cost to speak of, beside the encoder suite's
     # recommended students (shared runs): masked max pooling in place of attention
@@ -236,28 +227,9 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
     # vector and the output, as in Tang et al.'s (2019) distilled BiLSTM, which runs once
     # per text, not per token.
     "distill-arch": [
-        (
-            "distill-enc-sw0.8",
-            {"augment_multiple": 1, "soft_weight": 0.8, "embeddings": ENCODER_STACK},
-        ),
-        (
-            "distill-enc-max-sw0.8",
-            {
-                "augment_multiple": 1,
-                "soft_weight": 0.8,
-                "embeddings": ENCODER_STACK,
-                "pooling": "max",
-            },
-        ),
-        (
-            "distill-enc-head256-sw0.8",
-            {
-                "augment_multiple": 1,
-                "soft_weight": 0.8,
-                "embeddings": ENCODER_STACK,
-                "head_units": 256,
-            },
-        ),
+        ("distill-enc-sw0.8", ENCODER_STUDENT),
+        ("distill-enc-max-sw0.8", {**ENCODER_STUDENT, "pooling": "max"}),
+        ("distill-enc-head256-sw0.8", {**ENCODER_STUDENT, "head_units": 256}),
     ],
 }
 # Flags only a student has; an undistilled experiment drops them from --set.

@@ -20,10 +20,12 @@ How a batch runs (measured in benchmarks/results/throughput.md):
 - Gates stay in Keras's (i, f, c, o) column order; a step splits them with one reshape
   + unstack (a copy; `tf.split` or a row gather measured the same).
 
-The pooling and output maths are the trained layers' own weights, re-expressed on the
-packed list; the Keras model stays the source of truth and the tests check both agree to
-float32 round-off for attention, mean and max pooling (an empty row pools as Keras pools
-it: zeros for attention and max, 0/0 for mean). It is what the exported SavedModel's
+The pooling maths are the trained layers' own weights, re-expressed on the packed list;
+the optional ReLU head (`head_units`) and the output layer are the trained layers,
+called on the pooled vectors. The Keras model stays the source of truth and the tests
+check both agree to float32 round-off for attention, mean and max pooling, with and
+without the head (an empty row pools as Keras pools it: zeros for attention and max, 0/0
+for mean). It is what the exported SavedModel's
 `serve` endpoint runs for BiLSTM runs
 (`emotag.models.export.export_saved_model(serving_model=...)`).
 
