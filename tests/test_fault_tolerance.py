@@ -258,23 +258,39 @@ def test_resume_after_kills_between_epochs_and_during_export_is_exact(tiny_data_
     assert sorted(p.name for p in (tmp_path / "killed").iterdir()) == ["ft"]  # backup gone
 
 
+def _kill_resume_and_compare(data_dir, tmp_path, epoch, *flags) -> dict:
+    """Trains with `flags` unkilled, then killed after `epoch` and resumed; asserts the
+    resumed run ends on the same weights (bit for bit) and history. Returns that history."""
+    reference = _run_with_kill("none", data_dir, tmp_path / "reference", *flags)
+    assert reference.returncode == 0, reference.stderr[-3000:]
+    killed = _run_with_kill(f"after-epoch:{epoch}", data_dir, tmp_path / "killed", *flags)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    resumed = _run_with_kill("none", data_dir, tmp_path / "killed", *flags)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"restored the backup of epoch {epoch} (its end)" in resumed.stderr
+    assert _digest(resumed.stderr) == _digest(reference.stderr)  # the same weights, bit for bit
+    want, got = tmp_path / "reference" / "ft", tmp_path / "killed" / "ft"
+    history = json.loads((want / "history.json").read_text())
+    assert json.loads((got / "history.json").read_text()) == history
+    return history
+
+
 @pytest.mark.slow
 def test_a_resumed_run_with_weight_averaging_is_exact(tiny_data_dir, tmp_path):
     # The backup holds the raw weights and their average; the dev score and best weights
     # of epoch 1 (the average) were recorded before the kill.
-    flags = ("--weight-averaging", "1")
-    reference = _run_with_kill("none", tiny_data_dir, tmp_path / "reference", *flags)
-    assert reference.returncode == 0, reference.stderr[-3000:]
-    killed = _run_with_kill("after-epoch:1", tiny_data_dir, tmp_path / "killed", *flags)
-    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
-    resumed = _run_with_kill("none", tiny_data_dir, tmp_path / "killed", *flags)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert "restored the backup of epoch 1 (its end)" in resumed.stderr
-    assert _digest(resumed.stderr) == _digest(reference.stderr)  # the same weights, bit for bit
-    want, got = tmp_path / "reference" / "ft", tmp_path / "killed" / "ft"
-    assert json.loads((got / "history.json").read_text()) == json.loads(
-        (want / "history.json").read_text()
-    )
+    _kill_resume_and_compare(tiny_data_dir, tmp_path, 1, "--weight-averaging", "1")
+
+
+@pytest.mark.slow
+def test_a_resumed_run_with_lr_drop_is_exact(tiny_data_dir, tmp_path):
+    # The rate of the epoch after the kill comes from the early-stopping record on disk.
+    history = _kill_resume_and_compare(
+        tiny_data_dir, tmp_path, 2, "--lr-drop", "0.5", "--learning-rate", "0.05",
+        "--batch-size", "8",
+    )  # fmt: skip
+    rates = history["learning_rate"]
+    assert rates[2] == pytest.approx(rates[0] / 2)  # epoch 2 missed: epoch 3 at half the rate
 
 
 TWO_CPUS = """

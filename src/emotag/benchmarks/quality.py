@@ -231,6 +231,13 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
         ("distill-enc-max-sw0.8", {**ENCODER_STUDENT, "pooling": "max"}),
         ("distill-enc-head256-sw0.8", {**ENCODER_STUDENT, "head_units": 256}),
     ],
+    # The student's schedule, beside the recommended students (shared runs): Adam's rate
+    # halved after each epoch without a new best dev macro-F1 (--lr-drop 0.5), so the
+    # epochs after a plateau take smaller steps (the weights go on from where they are).
+    "distill-schedule": [
+        ("distill-enc-sw0.8", ENCODER_STUDENT),
+        ("distill-enc-lrd0.5-sw0.8", {**ENCODER_STUDENT, "lr_drop": 0.5}),
+    ],
 }
 # Flags only a student has; an undistilled experiment drops them from --set.
 DISTILL_ONLY = {f.name for f in dataclasses.fields(DistillConfig)} - {

@@ -14,7 +14,7 @@ from emotag.runs.card_text import DATASET_CAVEATS, DATASET_TEXT, OBJECTIVE_TEXT,
 
 KEY_SETTINGS = (
     "taxonomy", "embeddings", "embedding_dim", "pooling", "loss", "epochs", "batch_size",
-    "learning_rate", "lstm_units", "attention_units", "head_units", "dropout", "max_len",
+    "learning_rate", "lr_drop", "lstm_units", "attention_units", "head_units", "dropout", "max_len",
     "seed", "limit",
 )  # fmt: skip
 N_RARE = 6  # rarest classes listed under known failure modes

@@ -59,6 +59,7 @@ from emotag.config import (
     parse_config,
     positive_int,
     setup_logging,
+    unit_fraction,
 )
 from emotag.data.datasets import DatasetSpec, load_dataset
 from emotag.data.goemotions import Dataset
@@ -84,6 +85,7 @@ from emotag.training.backup import (
 from emotag.training.budget import EpochBudget, epoch_budget, stop_reason
 from emotag.training.callbacks import (
     VERBOSE_CHOICES,
+    DropRateOnPlateau,
     SwapAveragedWeights,
     ValidationMacroF1,
     progress_verbosity,
@@ -132,6 +134,10 @@ class TrainConfig(DatasetSpec, CalibrationSpec):
     # averaging; momentum 1 - 1 / (epochs x steps per epoch)): scored on dev, kept and
     # exported in place of the raw weights. 0 = off
     weight_averaging: float = option(0.0, type=non_negative_float)
+    # after each epoch that does not raise dev macro-F1 to a new best, multiply the
+    # learning rate by this (a step-down on plateaus, counted from the early-stopping
+    # record, so a resumed run goes on at the same rate). 1 = constant rate
+    lr_drop: float = option(1.0, type=unit_fraction)
     lstm_units: int = 192  # LSTM units per direction (from --search)
     attention_units: int = 128  # hidden size of the additive attention scorer
     dropout: float = 0.4  # dropout on the embeddings and before the output layer (from --search)
@@ -344,7 +350,11 @@ def train(config: TrainConfig, prepare_fn=None, build_fn=None) -> Path:
     backup = TrainingBackup(
         backup_dir / "keras", save_freq=config.backup_every, workers=role.workers
     )
-    selection = [ValidationMacroF1(*dev_selection_data(prepared)), stopper]
+    rate = (
+        [DropRateOnPlateau(stopper, config.lr_drop, config.learning_rate)]
+        if config.lr_drop < 1 else []
+    )  # fmt: skip
+    selection = [ValidationMacroF1(*dev_selection_data(prepared)), *rate, stopper]
     if config.weight_averaging:
         # The average is scored on dev and kept as the best weights; the raw weights are
         # back before the backup and the next epoch.

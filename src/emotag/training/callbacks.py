@@ -158,3 +158,56 @@ class SwapAveragedWeights(keras.callbacks.SwapEMAWeights):
 
     def on_predict_end(self, logs=None):
         pass
+
+
+class DropRateOnPlateau(keras.callbacks.Callback):
+    """Multiplies the learning rate by `factor` for each epoch that set no new best.
+
+    The rate an epoch trains at is `base_rate * factor ** k`, where k counts the earlier
+    epochs in `stopper`'s record that did not beat the best before them, so the rate
+    follows from the early-stopping record alone and a resumed run (whose record is read
+    back from disk) goes on at the rate the killed one had (records of epochs to be run
+    again are past the slice counted). Place it before `stopper`, so the rate an epoch
+    trained at (logged as `learning_rate`) lands in the record.
+
+    Args:
+        stopper: the run's `emotag.training.fault_tolerance.PersistentEarlyStopping`.
+        factor: in (0, 1]; 1 keeps the rate constant.
+        base_rate: the rate of the first epoch (the optimizer's configured rate).
+    """
+
+    def __init__(self, stopper, factor: float, base_rate: float):
+        super().__init__()
+        if not 0 < factor <= 1:
+            raise ValueError(f"factor must be in (0, 1], got {factor}")
+        self.stopper = stopper
+        self.factor = float(factor)
+        self.base_rate = float(base_rate)
+
+    def misses(self, epoch: int) -> int:
+        """Epochs before `epoch` whose score did not beat every score before it."""
+        scores = [logs[self.stopper.monitor] for logs in self.stopper.epochs[:epoch]]
+        sign = 1.0 if self.stopper.mode == "max" else -1.0
+        best, missed = None, 0
+        for score in scores:
+            if best is None or sign * score > sign * best:
+                best = score
+            else:
+                missed += 1
+        return missed
+
+    def rate(self, epoch: int) -> float:
+        return self.base_rate * self.factor ** self.misses(epoch)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        rate = self.rate(epoch)
+        variable = self.model.optimizer.learning_rate
+        if not np.isclose(float(keras.ops.convert_to_numpy(variable)), rate, rtol=1e-6):
+            logger.info("epoch %d: learning rate %.3g", epoch + 1, rate)
+        variable.assign(rate)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(
+                self.model.optimizer.learning_rate
+            ))  # fmt: skip
