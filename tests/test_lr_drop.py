@@ -2,7 +2,6 @@
 dev macro-F1, counted from the early-stopping record (so a resumed run keeps its rate)."""
 
 import json
-import types
 
 import keras
 import numpy as np
@@ -14,9 +13,9 @@ from emotag.training.fault_tolerance import PersistentEarlyStopping
 
 
 def _record(scores, mode="max"):
-    return types.SimpleNamespace(
-        monitor="val_macro_f1", mode=mode, epochs=[{"val_macro_f1": s} for s in scores]
-    )
+    stopper = PersistentEarlyStopping("unused", "val_macro_f1", mode=mode)
+    stopper.epochs = [{"val_macro_f1": s} for s in scores]
+    return stopper
 
 
 def _compiled_model(rate):

@@ -185,16 +185,8 @@ class DropRateOnPlateau(keras.callbacks.Callback):
         self.base_rate = float(base_rate)
 
     def misses(self, epoch: int) -> int:
-        """Epochs before `epoch` whose score did not beat every score before it."""
-        scores = [logs[self.stopper.monitor] for logs in self.stopper.epochs[:epoch]]
-        sign = 1.0 if self.stopper.mode == "max" else -1.0
-        best, missed = None, 0
-        for score in scores:
-            if best is None or sign * score > sign * best:
-                best = score
-            else:
-                missed += 1
-        return missed
+        """Epochs before `epoch` that set no new best (the stopper's own rule)."""
+        return self.stopper.misses(epoch)
 
     def rate(self, epoch: int) -> float:
         return self.base_rate * self.factor ** self.misses(epoch)

@@ -241,10 +241,22 @@ class PersistentEarlyStopping(keras.callbacks.Callback):
                 self.weights_name = _best_weights_name(number)
         self._save_state()
 
+    def _better(self, score: float, than: float) -> bool:
+        return score > than if self.mode == "max" else score < than
+
     def _improves(self, score: float) -> bool:
-        if self.best_epoch is None:
-            return True
-        return score > self.best if self.mode == "max" else score < self.best
+        return self.best_epoch is None or self._better(score, self.best)
+
+    def misses(self, before: int) -> int:
+        """Recorded epochs before epoch `before` (0-based) that set no new best."""
+        best, missed = None, 0
+        for logs in self.epochs[:before]:
+            score = logs[self.monitor]
+            if best is None or self._better(score, best):
+                best = score
+            else:
+                missed += 1
+        return missed
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
