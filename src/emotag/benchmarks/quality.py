@@ -238,6 +238,18 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
         ("distill-enc-sw0.8", ENCODER_STUDENT),
         ("distill-enc-lrd0.5-sw0.8", {**ENCODER_STUDENT, "lr_drop": 0.5}),
     ],
+    # The transfer set's size again, now that the student reads the teacher's encoder
+    # vectors: two augmented copies of train instead of one (the distill-aug2 suite tied
+    # on seeds 0-1 with minilm-static alone; Tang et al., 2019, and Mukherjee & Awadallah,
+    # 2020, found larger transfer sets teach more). At 128 units, where a run is cheapest;
+    # beside the encoder suite's fast students (shared runs).
+    "distill-aug2-enc": [
+        ("distill-enc-u128-sw0.8", {**ENCODER_STUDENT, "lstm_units": 128}),
+        (
+            "distill-enc-u128-aug2-sw0.8",
+            {**ENCODER_STUDENT, "lstm_units": 128, "augment_multiple": 2},
+        ),
+    ],
 }
 # Flags only a student has; an undistilled experiment drops them from --set.
 DISTILL_ONLY = {f.name for f in dataclasses.fields(DistillConfig)} - {
