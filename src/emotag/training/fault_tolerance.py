@@ -234,9 +234,9 @@ class PersistentEarlyStopping(keras.callbacks.Callback):
         self.epochs, self.stopped = [], False
         self.best = -math.inf if self.mode == "max" else math.inf
         self.best_epoch = None
-        for number, logs in enumerate(kept):
+        for number, (logs, new_best) in enumerate(zip(kept, self._new_bests(kept))):
             self.epochs.append(logs)
-            if self._improves(logs[self.monitor]):
+            if new_best:
                 self.best, self.best_epoch = logs[self.monitor], number
                 self.weights_name = _best_weights_name(number)
         self._save_state()
@@ -247,16 +247,19 @@ class PersistentEarlyStopping(keras.callbacks.Callback):
     def _improves(self, score: float) -> bool:
         return self.best_epoch is None or self._better(score, self.best)
 
+    def _new_bests(self, epochs: list[dict]):
+        """For each epoch's logs in order: whether it beat every epoch before it."""
+        best = None
+        for logs in epochs:
+            score = logs[self.monitor]
+            new_best = best is None or self._better(score, best)
+            if new_best:
+                best = score
+            yield new_best
+
     def misses(self, before: int) -> int:
         """Recorded epochs before epoch `before` (0-based) that set no new best."""
-        best, missed = None, 0
-        for logs in self.epochs[:before]:
-            score = logs[self.monitor]
-            if best is None or self._better(score, best):
-                best = score
-            else:
-                missed += 1
-        return missed
+        return sum(not new_best for new_best in self._new_bests(self.epochs[:before]))
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
