@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import pytest
 
@@ -80,6 +81,14 @@ def test_an_experiment_in_several_suites_has_one_configuration():
     # the distill* names are students, and every other name is not (run_experiment's rule)
     students = {n for n, e in seen.items() if "soft_weight" in e or "augment_multiple" in e}
     assert students == {n for n in seen if n.startswith("distill")}
+
+
+def test_the_help_describes_every_suite(capsys):
+    with pytest.raises(SystemExit):
+        quality.parse_args(["--help"])
+    described = re.findall(r"^- ([\w.-]+(?:, [\w.-]+)*):", capsys.readouterr().out, re.M)
+    names = [name for line in described for name in line.split(", ")]
+    assert sorted(names) == sorted(quality.SUITES)
 
 
 @pytest.mark.slow
