@@ -401,3 +401,63 @@ def test_thresholds_benchmark_on_a_tiny_run(tiny_run_dir, tiny_data_dir, tmp_pat
     with pytest.raises(SystemExit):
         thresholds.main([*argv[:-4], "--resamples", "0", "--out", str(out)])
     assert "--resamples: must be a positive integer, got 0" in capsys.readouterr().err
+
+
+def test_soft_threshold_halves_at_weight_one_are_the_served_figures():
+    # The same splits as benchmark thresholds: weight 1 (the labels alone) reproduces its
+    # "served" column, and a soft target is scored on the same halves.
+    import numpy as np
+
+    from emotag.benchmarks import soft_thresholds, thresholds
+    from emotag.evaluation.calibration import calibrate
+    from emotag.evaluation.metrics import macro_f1
+
+    rng = np.random.default_rng(1)
+    labels = (rng.random((60, 3)) < 0.3).astype(int)
+    probs = np.clip(0.3 * labels + 0.7 * rng.random((60, 3)), 0, 1).astype("float32")
+    soft = rng.random((60, 3))
+    scores = soft_thresholds.held_out_halves(probs, labels, soft, [1.0, 0.5], 5, 3, seed=4)
+    served = thresholds.held_out_halves(probs, labels, resamples=5, halves=3, seed=4)["served"]
+    np.testing.assert_allclose(scores[1.0], served)
+    order = np.random.default_rng(4).permutation(60)  # the first split
+    a, b = order[:30], order[30:]
+    expected = calibrate(probs[a], labels[a], resamples=5, gold_weight=0.5, soft_labels=soft[a])
+    assert scores[0.5][0] == pytest.approx(macro_f1(labels[b], expected.predict(probs[b])))
+    assert scores[0.5] != scores[1.0]  # the soft target changed some cut
+
+
+@pytest.mark.slow
+def test_soft_thresholds_benchmark_on_a_tiny_run(tiny_run_dir, tiny_data_dir, tmp_path, capsys):
+    import numpy as np
+
+    from emotag.benchmarks import soft_thresholds
+    from emotag.data.goemotions import load_goemotions
+    from emotag.evaluation.calibration import calibrate
+    from emotag.evaluation.metrics import macro_f1
+    from emotag.serving.predictor import Predictor
+
+    out = tmp_path / "results"
+    argv = ["--models", str(tiny_run_dir), "--data-dir", str(tiny_data_dir), "--halves", "2",
+            "--resamples", "3", "--gold-weights", "1", "0.5", "--soft-labels", "own",
+            "teacher-platt", "--teacher", str(tiny_run_dir), "--out", str(out)]  # fmt: skip
+    assert soft_thresholds.main(argv) == 0
+    own, by_teacher = json.loads((out / "soft_thresholds.json").read_text())
+    assert (own["soft_labels"], by_teacher["soft_labels"]) == ("own", "teacher-platt")
+    row = own["weights"]["0.5"]
+    assert row["half_gain"] == pytest.approx(
+        np.mean(np.subtract(row["halves"], own["weights"]["1.0"]["halves"]))
+    )
+    # Test is scored once, calibrated on all of dev as served.
+    data = load_goemotions(tiny_data_dir)
+    predictor = Predictor.load(tiny_run_dir)
+    dev, test = predictor.predict_proba(data.dev.texts), predictor.predict_proba(data.test.texts)
+    served = calibrate(dev, data.dev.labels, resamples=3, gold_weight=0.5)
+    assert row["test_macro_f1"] == pytest.approx(macro_f1(data.test.labels, served.predict(test)))
+    platt = calibrate(dev, data.dev.labels, resamples=3, gold_weight=0.5, soft_labels=dev,
+                      platt=True)  # fmt: skip
+    assert by_teacher["weights"]["0.5"]["test_macro_f1"] == pytest.approx(
+        macro_f1(data.test.labels, platt.predict(test))
+    )
+    assert "| run | soft labels | w=1.0 | w=0.5 |" in (out / "soft_thresholds.md").read_text()
+    with pytest.raises(SystemExit, match="needs --teacher"):
+        soft_thresholds.main(["--models", str(tiny_run_dir), "--soft-labels", "teacher"])

@@ -301,3 +301,74 @@ def test_calibrate_with_resamples_searches_all_of_dev_exactly_once(monkeypatch):
     np.testing.assert_array_equal(
         calibration.thresholds, module.bagged_threshold_per_class(probs, y, 3).thresholds
     )
+
+
+def test_a_soft_target_moves_the_cut_to_where_its_expected_f1_peaks():
+    # One class; probabilities 0.9, 0.6, 0.3. Against the labels 1, 0, 0 the best cut is
+    # after 0.9 (F1 1.0): threshold halfway to 0.6, 0.75. Against the soft target
+    # 1, 0.5, 0 the cuts score 2*1/(1+0+1.5) = 0.8, 2*1.5/(1.5+0.5+1.5) = 0.857 and
+    # 2*1.5/(1.5+1.5+1.5) = 0.667: the cut after 0.6 wins, threshold halfway to 0.3.
+    probs = np.array([[0.9], [0.6], [0.3]], "float32")
+    labels = np.array([[1], [0], [0]])
+    assert best_threshold_per_class(probs, labels).thresholds[0] == pytest.approx(0.75)
+    soft = best_threshold_per_class(probs, labels, target=np.array([[1.0], [0.5], [0.0]]))
+    assert soft.thresholds[0] == pytest.approx(0.45)
+    # Its F1 is still scored on the labels: 1 of 2 predicted positives is right.
+    assert soft.f1[0] == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="exact search"):
+        best_threshold_per_class(probs, labels, grid=[0.5], target=labels)
+
+
+def test_threshold_target_mixes_labels_and_probabilities():
+    from emotag.evaluation.calibration import threshold_target
+
+    target = threshold_target([[1, 0]], [[0.2, 0.6]], gold_weight=0.25)
+    np.testing.assert_allclose(target, [[0.25 + 0.75 * 0.2, 0.75 * 0.6]])
+    np.testing.assert_allclose(threshold_target([[1, 0]], [[0.2, 0.6]], 1.0), [[1, 0]])
+    with pytest.raises(ValueError, match="gold_weight"):
+        threshold_target([[1, 0]], [[0.2, 0.6]], 1.5)
+    with pytest.raises(ValueError, match="differ in shape"):
+        threshold_target([[1, 0]], [[0.2, 0.6, 0.1]], 0.5)
+
+
+def test_calibrate_against_soft_labels_records_whose_and_round_trips(tmp_path):
+    from emotag.evaluation.calibration import bagged_threshold_per_class, threshold_target
+    from emotag.evaluation.reliability import platt_scale
+
+    rng = np.random.default_rng(2)
+    y = (rng.random((80, 3)) < 0.3).astype(int)
+    probs = np.clip(0.3 * y + rng.random((80, 3)) * 0.7, 0, 1).astype("float32")
+    teacher = np.clip(0.5 * y + rng.random((80, 3)) * 0.5, 0, 1)
+    own = calibrate(probs, y, resamples=10, gold_weight=0.5)
+    target = threshold_target(y, probs, 0.5)
+    np.testing.assert_array_equal(
+        own.thresholds, bagged_threshold_per_class(probs, y, 10, target=target).thresholds
+    )
+    assert (own.threshold_gold_weight, own.threshold_soft_labels) == (0.5, "own")
+    # What the soft target gives up on dev: the labels' own exact cuts are best there.
+    exact = best_threshold_per_class(probs, y)
+    assert own.dev_scores["per_class_exact"] == pytest.approx(np.mean(exact.f1))
+    assert own.dev_scores["per_class"] <= own.dev_scores["per_class_exact"]
+    by_teacher = calibrate(probs, y, gold_weight=0.5, soft_labels=teacher, platt=True)
+    assert by_teacher.threshold_soft_labels == "teacher, Platt-scaled"
+    np.testing.assert_array_equal(
+        by_teacher.thresholds,
+        best_threshold_per_class(
+            probs, y, target=threshold_target(y, platt_scale(teacher, y), 0.5)
+        ).thresholds,
+    )
+    by_teacher.save(tmp_path, ["a", "b", "c"])
+    loaded = Calibration.load(tmp_path)
+    assert (loaded.threshold_gold_weight, loaded.threshold_soft_labels) == (
+        0.5, "teacher, Platt-scaled"
+    )  # fmt: skip
+    # A run saved before soft targets was tuned against its labels alone.
+    meta = json.loads((tmp_path / "thresholds.json").read_text())
+    del meta["threshold_gold_weight"], meta["threshold_soft_labels"]
+    (tmp_path / "thresholds.json").write_text(json.dumps(meta))
+    loaded = Calibration.load(tmp_path)
+    assert (loaded.threshold_gold_weight, loaded.threshold_soft_labels) == (1.0, None)
+    # Weight 1 is the labels alone, whatever the soft labels.
+    plain = calibrate(probs, y, resamples=10, gold_weight=1.0, soft_labels=teacher)
+    np.testing.assert_array_equal(plain.thresholds, calibrate(probs, y, resamples=10).thresholds)
+    assert plain.threshold_soft_labels is None

@@ -73,3 +73,23 @@ def test_temperature_is_dropped_when_it_does_not_help():
 def test_plot_writes_a_png(tmp_path):
     path = plot_reliability(np.array([[0.2, 0.8]]), np.array([[0, 1]]), tmp_path / "r.png")
     assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_platt_scaling_refits_each_class_to_its_labels():
+    from emotag.evaluation.reliability import platt_scale
+
+    rng = np.random.default_rng(0)
+    y = (rng.random((2000, 3)) < [0.1, 0.4, 0.0]).astype(int)
+    # Class 0's probabilities are inflated (a class-balanced loss's doing), class 1's fine.
+    probs = np.clip(0.25 + 0.5 * y + rng.normal(0, 0.15, (2000, 3)), 0.01, 0.99)
+    scaled = platt_scale(probs, y)
+    assert scaled.shape == probs.shape and ((scaled[:, :2] > 0) & (scaled[:, :2] < 1)).all()
+    # Logistic regression's unpenalised intercept: fitted probabilities sum to the labels.
+    np.testing.assert_allclose(scaled[:, :2].sum(axis=0), y[:, :2].sum(axis=0), rtol=1e-3)
+    assert probs[:, 0].mean() > 0.25
+    assert scaled[:, 0].mean() == pytest.approx(y[:, 0].mean(), abs=1e-3)
+    # A slope per class keeps each class's ranking.
+    order = np.argsort(probs[:, 1])
+    assert (np.diff(scaled[order, 1]) >= 0).all()
+    # A class without positives: their mean, 0.
+    np.testing.assert_array_equal(scaled[:, 2], 0.0)

@@ -61,6 +61,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "benchmark thresholds": (
         "emotag.benchmarks.thresholds", "exact vs bagged per-class thresholds, chosen on dev"
     ),
+    "benchmark soft-thresholds": (
+        "emotag.benchmarks.soft_thresholds", "thresholds tuned against soft dev labels"
+    ),
     "benchmark learning-curve": (
         "emotag.benchmarks.learning_curve", "test macro-F1 by training size, four models"
     ),

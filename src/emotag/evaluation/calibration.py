@@ -14,6 +14,7 @@ import numpy as np
 
 from emotag.evaluation.metrics import macro_f1, per_class_f1
 from emotag.evaluation.objectives import OBJECTIVES, fit_all_objectives, objective_score
+from emotag.evaluation.reliability import platt_scale
 from emotag.runs.layout import THRESHOLDS_JSON, THRESHOLDS_NPY
 from emotag.runs.thresholds import apply_thresholds
 
@@ -36,15 +37,19 @@ def _closest_to_half(candidates, scores):
 
 
 def _exact_search(p, y):
-    """Best-F1 threshold of one class over every distinct cut of `p`."""
+    """Best-F1 threshold of one class over every distinct cut of `p`.
+
+    `y` is 0/1, or a soft target in [0, 1]: F1 is then its expectation's plug-in, with
+    true positives counted as the target mass above the cut (`threshold_target`).
+    """
     order = np.argsort(-p, kind="stable")
-    p_sorted, y_sorted = p[order], y[order]
+    p_sorted, y_sorted = p[order], y[order].astype(np.float64)
     tp = np.cumsum(y_sorted)
-    fp = np.cumsum(~y_sorted)
+    fp = np.cumsum(1.0 - y_sorted)
     # Only cut after the last of a run of equal probabilities.
     last = np.append(p_sorted[1:] != p_sorted[:-1], True)
     cut, tp, fp = p_sorted[last], tp[last], fp[last]
-    f1 = 2.0 * tp / (tp + fp + y.sum())
+    f1 = 2.0 * tp / (tp + fp + y_sorted.sum())
     # Threshold halfway to the next lower distinct value, for a margin on
     # unseen data; if float32 rounding lands it on that value, use the cut.
     below = np.append(cut[1:], np.float32(0.0))
@@ -61,7 +66,33 @@ def _grid_search(p, y, grid):
     return grid[i], f1[i]
 
 
-def best_threshold_per_class(probs, y_true, grid=None, fallback=0.5):
+def threshold_target(y_true, soft, gold_weight):
+    """What per-class thresholds are tuned against: `gold_weight` x the 0/1 dev labels +
+    the rest x `soft` (dev probabilities: the model's own, or its teacher's).
+
+    A rare class's best cut on dev follows its few positives and moves with them; a soft
+    target spreads each text's vote over the labels a model believes in, so the cut
+    rests on more of dev. The F1 it maximises is the plug-in expected F1 (Jansche, 2007;
+    Lipton et al., 2014, on thresholds for F1).
+
+    Args:
+        y_true: array-like `(n, C)` of 0/1 dev labels.
+        soft: array-like `(n, C)` of probabilities for the same texts.
+        gold_weight: weight of the labels in [0, 1]; 1 = the labels alone.
+
+    Returns:
+        float64 `(n, C)` in [0, 1].
+    """
+    if not 0.0 <= gold_weight <= 1.0:
+        raise ValueError(f"gold_weight must be in [0, 1], got {gold_weight}")
+    y_true = np.asarray(y_true, dtype=np.float64)
+    soft = np.asarray(soft, dtype=np.float64)
+    if soft.shape != y_true.shape:
+        raise ValueError(f"soft labels {soft.shape} and labels {y_true.shape} differ in shape")
+    return gold_weight * y_true + (1.0 - gold_weight) * soft
+
+
+def best_threshold_per_class(probs, y_true, grid=None, fallback=0.5, target=None):
     """Per-class thresholds maximising each class's dev F1.
 
     With `grid=None` the search is exact: every distinct probability of the
@@ -75,6 +106,8 @@ def best_threshold_per_class(probs, y_true, grid=None, fallback=0.5):
         grid: optional 1-D array of candidate thresholds instead of the exact search.
         fallback: threshold for classes with no dev positives (their F1
             cannot be tuned); they are listed in `fallback_classes`.
+        target: what the exact search maximises F1 against in place of `y_true`
+            (`threshold_target`); `f1` is still scored on `y_true`.
 
     Returns:
         `ThresholdSearch(thresholds, f1, fallback_classes)`.
@@ -83,6 +116,12 @@ def best_threshold_per_class(probs, y_true, grid=None, fallback=0.5):
     y_true = np.asarray(y_true).astype(bool)
     if probs.shape != y_true.shape:
         raise ValueError(f"probs {probs.shape} and labels {y_true.shape} differ in shape")
+    if target is None:
+        target = y_true
+    elif grid is not None:
+        raise ValueError("a soft target needs the exact search (grid=None)")
+    elif np.shape(target) != y_true.shape:
+        raise ValueError(f"target {np.shape(target)} and labels {y_true.shape} differ in shape")
     num_classes = probs.shape[1]
     thresholds = np.full(num_classes, fallback, dtype=np.float32)
     fallback_classes = []
@@ -91,7 +130,7 @@ def best_threshold_per_class(probs, y_true, grid=None, fallback=0.5):
             fallback_classes.append(c)
             continue
         if grid is None:
-            thresholds[c], _ = _exact_search(probs[:, c], y_true[:, c])
+            thresholds[c], _ = _exact_search(probs[:, c], target[:, c])
         else:
             grid_32 = np.asarray(grid, dtype=np.float32)
             thresholds[c], _ = _grid_search(probs[:, c], y_true[:, c], grid_32)
@@ -100,7 +139,9 @@ def best_threshold_per_class(probs, y_true, grid=None, fallback=0.5):
     return ThresholdSearch(thresholds, f1, fallback_classes)
 
 
-def bagged_threshold_per_class(probs, y_true, resamples, seed=0, fallback=0.5, exact=None):
+def bagged_threshold_per_class(
+    probs, y_true, resamples, seed=0, fallback=0.5, exact=None, target=None
+):
     """Per-class thresholds averaged over bootstrap resamples of dev (bagging).
 
     The exact search (`best_threshold_per_class`) fits each class's cut to the few dev
@@ -116,8 +157,10 @@ def bagged_threshold_per_class(probs, y_true, resamples, seed=0, fallback=0.5, e
         resamples: bootstrap resamples (>= 1).
         seed: seed of the resampling (the same seed, the same thresholds).
         fallback: threshold for classes with no dev positives.
-        exact: the exact search on the same `probs`, `y_true` and `fallback`, when the
-            caller has it already (`calibrate` does); None = searched here.
+        exact: the exact search on the same `probs`, `y_true`, `fallback` and `target`,
+            when the caller has it already; None = searched here.
+        target: soft target each resample's search maximises F1 against
+            (`threshold_target`); None = `y_true`.
 
     Returns:
         `ThresholdSearch` whose `f1` is each class's F1 on all of dev at its threshold.
@@ -126,14 +169,17 @@ def bagged_threshold_per_class(probs, y_true, resamples, seed=0, fallback=0.5, e
         raise ValueError(f"resamples must be >= 1, got {resamples}")
     probs = np.asarray(probs, dtype=np.float32)
     y_true = np.asarray(y_true).astype(bool)
+    target = y_true if target is None else np.asarray(target)
     if exact is None:
-        exact = best_threshold_per_class(probs, y_true, fallback=fallback)
+        exact = best_threshold_per_class(probs, y_true, fallback=fallback, target=target)
     rng = np.random.default_rng(seed)
     total = np.zeros(probs.shape[1])
     count = np.zeros(probs.shape[1])
     for _ in range(resamples):
         rows = rng.integers(0, len(probs), len(probs))
-        search = best_threshold_per_class(probs[rows], y_true[rows], fallback=fallback)
+        search = best_threshold_per_class(
+            probs[rows], y_true[rows], fallback=fallback, target=target[rows]
+        )
         seen = y_true[rows].any(axis=0)
         total[seen] += search.thresholds[seen]
         count[seen] += 1
@@ -183,6 +229,11 @@ class Calibration:
     temperature_info: dict | None = None  # the dev fit behind `temperature` (reliability.py)
     # bootstrap resamples of dev the per-class thresholds were averaged over (0 = exact)
     threshold_resamples: int = 0
+    # weight of the dev labels in what the per-class thresholds were tuned against; the
+    # rest is `threshold_soft_labels`' probabilities (threshold_target). 1 = labels alone
+    threshold_gold_weight: float = 1.0
+    # whose: "own" (the model's) or "teacher", ", Platt-scaled" if refitted to the labels
+    threshold_soft_labels: str | None = None
 
     def export_settings(self) -> dict:
         """The exporters' keyword arguments that this calibration decides."""
@@ -216,6 +267,8 @@ class Calibration:
             "objective_dev_score": self.objective_dev_score,
             "temperature": float(self.temperature),
             "threshold_resamples": int(self.threshold_resamples),
+            "threshold_gold_weight": float(self.threshold_gold_weight),
+            "threshold_soft_labels": self.threshold_soft_labels,
         }
         if self.temperature_info is not None:
             result["temperature_fit"] = self.temperature_info
@@ -256,12 +309,15 @@ class Calibration:
             temperature=float(meta.get("temperature", 1.0)),
             temperature_info=meta.get("temperature_fit"),
             threshold_resamples=int(meta.get("threshold_resamples", 0)),  # older runs: exact
+            threshold_gold_weight=float(meta.get("threshold_gold_weight", 1.0)),  # older: labels
+            threshold_soft_labels=meta.get("threshold_soft_labels"),
         )
 
 
 def calibrate(
-    probs, y_true, grid=None, global_grid=None, fallback=0.5, objective="macro", resamples=0
-):
+    probs, y_true, grid=None, global_grid=None, fallback=0.5, objective="macro", resamples=0,
+    gold_weight=1.0, soft_labels=None, soft_source="teacher", platt=False,
+):  # fmt: skip
     """Choose per-class thresholds, a global threshold and the at-least-one rule on dev.
 
     Args:
@@ -276,20 +332,44 @@ def calibrate(
         resamples: 0 = the exact per-class search; more = its thresholds averaged over
             that many bootstrap resamples of dev (`bagged_threshold_per_class`, seed 0;
             `grid` is then not used).
+        gold_weight: weight of `y_true` in what the per-class thresholds are tuned
+            against (`threshold_target`); 1 = the labels alone. Below 1 the search is
+            exact (or bagged), whatever `grid`.
+        soft_labels: `(n, C)` dev probabilities of another model (a student's teacher)
+            making up the rest of the target; None = `probs` themselves ("own").
+        soft_source: the record's name for `soft_labels` ("teacher").
+        platt: Platt-scale the soft labels to `y_true` first (`reliability.platt_scale`),
+            so a model whose probabilities are off (a class-balanced loss inflates a rare
+            class's) does not pull its cuts with them.
 
     Returns:
         `Calibration`. `dev_scores` (dev macro-F1) holds the variants `fixed_0.5`,
-        `global`, `per_class` and `per_class_at_least_one` (and, when bagged,
-        `per_class_exact`: the exact search's, what the thresholds give up on dev);
+        `global`, `per_class` and `per_class_at_least_one` (and, when bagged or tuned
+        against a soft target, `per_class_exact`: the exact search on the labels, what
+        the thresholds give up on dev);
         `at_least_one` is True only if it strictly improves on `per_class`.
     """
-    if resamples:
+    target, source = None, None
+    if gold_weight < 1:
+        source = "own" if soft_labels is None else soft_source
+        soft = probs if soft_labels is None else soft_labels
+        if platt:
+            soft, source = platt_scale(soft, y_true), f"{source}, Platt-scaled"
+        target = threshold_target(y_true, soft, gold_weight)
+        grid = None
+    # The labels' own best cuts: what bagging or a soft target gives up on dev.
+    exact = None
+    if resamples or target is not None:
         exact = best_threshold_per_class(probs, y_true, fallback=fallback)
+    if resamples:
         search = bagged_threshold_per_class(
-            probs, y_true, resamples, fallback=fallback, exact=exact
-        )
+            probs, y_true, resamples, fallback=fallback, target=target,
+            exact=exact if target is None else None,
+        )  # fmt: skip
     else:
-        search = best_threshold_per_class(probs, y_true, grid=grid, fallback=fallback)
+        search = best_threshold_per_class(
+            probs, y_true, grid=grid, fallback=fallback, target=target
+        )
     global_t, global_f1 = best_global_threshold(probs, y_true, grid=global_grid)
     scores = {
         "fixed_0.5": macro_f1(y_true, apply_thresholds(probs, 0.5)),
@@ -299,7 +379,7 @@ def calibrate(
             y_true, apply_thresholds(probs, search.thresholds, at_least_one=True)
         ),
     }
-    if resamples:
+    if exact is not None:
         scores["per_class_exact"] = float(np.mean(exact.f1))
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
@@ -325,6 +405,8 @@ def calibrate(
         objective=objective,
         objective_dev_score=max(plain, with_rule),
         threshold_resamples=int(resamples),
+        threshold_gold_weight=float(gold_weight),
+        threshold_soft_labels=source,
     )
 
 

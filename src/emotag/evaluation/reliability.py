@@ -7,7 +7,8 @@ Guo et al., ICML 2017) bins the forecasts into equal-width bins and averages
 |mean forecast - observed frequency| weighted by bin size. Brier score (Brier, 1950) is
 the mean squared difference between forecast and outcome. Temperature scaling (Guo et
 al., 2017) divides every logit by one scalar T fitted on dev by log-loss; it changes
-no ranking, so per-class thresholds tuned after it give the same dev F1.
+no ranking, so per-class thresholds tuned after it give the same dev F1. Platt scaling
+(Platt, 1999) fits a slope and an intercept per class.
 """
 
 from __future__ import annotations
@@ -114,6 +115,31 @@ def fit_temperature(probs, y_true, low=0.05, high=20.0, steps=60) -> float:
             d = a + golden * (b - a)
             fd = loss(d)
     return float(np.exp((a + b) / 2))
+
+
+def platt_scale(probs, y_true) -> np.ndarray:
+    """Each class's probabilities refitted to its labels: sigmoid(a_c * logit(p) + b_c),
+    a_c and b_c by L2-regularised logistic regression on these rows (Platt, 1999).
+
+    Unlike one temperature it also moves each class's base rate, which a class-balanced
+    loss shifts. A class whose labels are all 0 (or all 1) gets their mean.
+
+    Returns:
+        float64 `(n, C)`.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    p = np.clip(np.asarray(probs, dtype=np.float64), _EPS, 1 - _EPS)
+    logits = np.log(p) - np.log1p(-p)
+    y = np.asarray(y_true).astype(int)
+    scaled = np.empty_like(logits)
+    for c in range(logits.shape[1]):
+        if y[:, c].min() == y[:, c].max():
+            scaled[:, c] = y[:, c].mean()
+            continue
+        fit = LogisticRegression().fit(logits[:, c : c + 1], y[:, c])
+        scaled[:, c] = fit.predict_proba(logits[:, c : c + 1])[:, 1]
+    return scaled
 
 
 def choose_temperature(dev_probs, dev_labels) -> tuple[float, dict]:
