@@ -217,7 +217,7 @@ def test_tiny_teacher_to_student_end_to_end(tiny_run_dir, tiny_data_dir, tmp_pat
         teacher=[str(tiny_run_dir)], data_dir=str(tiny_data_dir), embeddings="random",
         embedding_dim=8, lstm_units=4, attention_units=4, batch_size=16, min_count=1,
         epochs=2, augment_multiple=1, unlabeled=str(unlabeled), soft_weight=0.7,
-        soft_class_beta=0.99, head_units=3,
+        soft_class_beta=0.99, head_units=3, threshold_gold_weight=0.5,
         output_dir=str(tmp_path / "runs"), cache_dir=str(tmp_path / "cache"), verbose=0,
     )  # fmt: skip
     run = distill(config)
@@ -239,8 +239,16 @@ def test_tiny_teacher_to_student_end_to_end(tiny_run_dir, tiny_data_dir, tmp_pat
     labels = (run / "labels.txt").read_text().splitlines()
     assert loss.class_weights == loss.gold_loss.class_weights
     assert len(loss.class_weights) == len(labels) and len(set(loss.class_weights)) > 1
-    # Two cache entries (train, transfer) that a second student would reuse.
-    assert len(list((tmp_path / "cache" / "teacher-labels").glob("*.npy"))) == 2
+    # Three cache entries (train, transfer, and dev for the thresholds) that a second
+    # student would reuse.
+    assert len(list((tmp_path / "cache" / "teacher-labels").glob("*.npy"))) == 3
+    # The thresholds heed the teacher: tuned against 0.5 x labels + 0.5 x its dev probs.
+    thresholds = json.loads((run / "thresholds.json").read_text())
+    assert thresholds["threshold_gold_weight"] == 0.5 == saved["threshold_gold_weight"]
+    assert thresholds["threshold_soft_labels"] == "teacher"
+    assert "0.5 x the dev labels + 0.5 x the teacher's dev probabilities" in (
+        run / "MODEL_CARD.md"
+    ).read_text()
 
     texts = ["I love this so much", "this is awful"]
     served = serve_in_fresh_process(run / "saved_model", texts)
@@ -256,6 +264,8 @@ def test_distill_refuses_bad_settings_before_training(tiny_run_dir, tmp_path):
         check_config(DistillConfig(**good, soft_weight=2.0))
     with pytest.raises(ValueError, match="soft-class-beta"):
         check_config(DistillConfig(**good, soft_class_beta=1.0))
+    with pytest.raises(ValueError, match="threshold-gold-weight must be in"):
+        check_config(DistillConfig(**good, threshold_gold_weight=1.5))
     with pytest.raises(FileNotFoundError, match="unlabeled"):
         check_config(DistillConfig(**good, unlabeled=str(tmp_path / "none.txt")))
     blank = tmp_path / "blank.txt"

@@ -36,6 +36,7 @@ def test_training_writes_a_complete_card(tiny_run_dir):
     for heading in ["## Data and taxonomy", "## Training", "## Test metrics", "## Thresholds",
                     "## Intended use", "## Known failure modes", "## How to load"]:  # fmt: skip
         assert heading in card, heading
+    assert "- tuned against: the dev labels\n" in card  # a plain run: the labels alone
     labels = (tiny_run_dir / "labels.txt").read_text().split()
     starts = tuple(f"| {name} |" for name in labels)
     table_rows = [line for line in card.splitlines() if line.startswith(starts)]

@@ -25,7 +25,7 @@ log = logging.getLogger("benchmark")
 NOT_COMPARED = {"data_dir", "output_dir", "run_name", "verbose", "cache_dir", "backup_dir"}
 # Fields whose default changed after they were added: a run saved without the field did
 # this (thresholds were the exact best cuts before bagging became the default).
-LEGACY_DEFAULTS = {"threshold_resamples": 0}
+LEGACY_DEFAULTS = {"threshold_resamples": 0, "threshold_gold_weight": 1.0}
 
 
 def parse_value(kind: str, text: str):

@@ -57,6 +57,8 @@ def calibrate_and_score(
     objective: str = "macro",
     temperature_scaling: bool = False,
     threshold_resamples: int = 0,
+    gold_weight: float = 1.0,
+    soft_labels: np.ndarray | None = None,
 ) -> tuple[Calibration, dict]:
     """Tunes thresholds on dev, then scores the test split once with them.
 
@@ -72,6 +74,9 @@ def calibrate_and_score(
             trainer exports `calibration.temperature` into the SavedModel.
         threshold_resamples: 0 = the exact per-class search on dev; more = bagged over
             that many bootstrap resamples of dev (`calibrate(resamples=...)`).
+        gold_weight, soft_labels: the per-class thresholds are tuned against
+            `gold_weight` x the dev labels + the rest x `soft_labels` (a distilled
+            student's teacher's dev probabilities; `calibrate`).
 
     The test report also gets `objectives`: thresholds fitted on dev for each objective,
     each scored on test by every objective (what one objective costs the others).
@@ -89,9 +94,16 @@ def calibrate_and_score(
         test_probs = apply_temperature(test_probs, temperature)
     if calibration is None:
         calibration = calibrate(
-            dev_probs, data.dev.labels, objective=objective, resamples=threshold_resamples
-        )
+            dev_probs, data.dev.labels, objective=objective, resamples=threshold_resamples,
+            gold_weight=gold_weight, soft_labels=soft_labels,
+        )  # fmt: skip
         calibration.temperature, calibration.temperature_info = temperature, temperature_info
+    if calibration.threshold_soft_labels:
+        log.info(
+            "per-class thresholds tuned against %.2f x the dev labels + %.2f x the %s's "
+            "dev probabilities", calibration.threshold_gold_weight,
+            1 - calibration.threshold_gold_weight, calibration.threshold_soft_labels,
+        )  # fmt: skip
     if "per_class_exact" in calibration.dev_scores:
         log.info(
             "per-class thresholds bagged over %d resamples of dev: dev macro-F1 %.4f (the "

@@ -192,6 +192,7 @@ def thresholds_section(thresholds: dict) -> list[str]:
         f"{_fmt(thresholds.get('objective_dev_score'))})",
         f"- temperature applied to the logits: {thresholds.get('temperature', 1.0):g}",
         f"- per-class search: {search}",
+        f"- tuned against: {threshold_target_text(thresholds)}",
         f"- best single global threshold on dev: {thresholds.get('global_threshold')}",
         f"- at-least-one rule (argmax label when none passes): "
         f"{'on' if thresholds.get('at_least_one') else 'off'}",
@@ -201,6 +202,15 @@ def thresholds_section(thresholds: dict) -> list[str]:
     if fallback:
         out.append(f"- no dev positives, threshold left at 0.5: {', '.join(fallback)}")
     return out + [""]
+
+
+def threshold_target_text(thresholds: dict) -> str:
+    """What the per-class cuts maximised F1 against: the labels, or a mix (thresholds.json)."""
+    soft = thresholds.get("threshold_soft_labels")
+    if not soft:
+        return "the dev labels"
+    weight = float(thresholds.get("threshold_gold_weight", 1.0))
+    return f"{weight:g} x the dev labels + {1 - weight:g} x the {soft}'s dev probabilities"
 
 
 def failure_modes(run: CardInputs) -> list[str]:

@@ -198,6 +198,8 @@ class Prepared:
     test: LengthSorted
     # further run_info.json entries (a distilled student names its teachers and transfer set)
     info: dict = dataclasses.field(default_factory=dict)
+    # further calibrate_and_score arguments (a student's thresholds also heed its teacher)
+    scoring: dict = dataclasses.field(default_factory=dict)
 
     def budget(self, config: TrainConfig) -> EpochBudget:
         """The run's epoch cap and patience for this training set's batches per epoch."""
@@ -430,8 +432,8 @@ def write_run(
         phase.start("calibrating thresholds on dev, scoring test")
         calibration, report = calibrate_and_score(
             run.path, data, dev_probs, test_probs, title=f"{run_name}: test per-class F1",
-            **config.scoring_options(),
-        )
+            **config.scoring_options(), **prepared.scoring,
+        )  # fmt: skip
         phase.start("exporting the SavedModel")
         export_saved_model(
             model,
