@@ -372,3 +372,32 @@ def test_calibrate_against_soft_labels_records_whose_and_round_trips(tmp_path):
     plain = calibrate(probs, y, resamples=10, gold_weight=1.0, soft_labels=teacher)
     np.testing.assert_array_equal(plain.thresholds, calibrate(probs, y, resamples=10).thresholds)
     assert plain.threshold_soft_labels is None
+
+
+@pytest.mark.parametrize("calibrated", [True, False])
+def test_a_soft_target_helps_calibrated_probabilities_and_misleads_inflated_ones(calibrated):
+    # Five classes at a 15% base rate; each score is 1.2 * (+-1) + Gaussian noise. As the
+    # true posterior (calibrated), own probabilities are a fair soft label: tuning against
+    # 0.5 x labels + 0.5 x them beats the labels alone on unseen data. As sigmoid(score)
+    # they are inflated (a negative averages ~0.25), and the same target pulls the cuts.
+    from emotag.evaluation.metrics import macro_f1
+
+    prior = 0.15
+
+    def draw(rng, n):
+        y = (rng.random((n, 5)) < prior).astype(int)
+        score = 1.2 * (2 * y - 1) + rng.normal(0, 1.3, (n, 5))
+        logit = np.log(prior / (1 - prior)) + 2 * 1.2 * score / 1.3**2 if calibrated else score
+        return (1 / (1 + np.exp(-logit))).astype("float32"), y
+
+    gains = []
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        (p_dev, y_dev), (p_new, y_new) = draw(rng, 300), draw(rng, 20000)
+        labels = calibrate(p_dev, y_dev, resamples=20).thresholds
+        soft = calibrate(p_dev, y_dev, resamples=20, gold_weight=0.5).thresholds
+        gains.append(macro_f1(y_new, p_new >= soft) - macro_f1(y_new, p_new >= labels))
+    if calibrated:
+        assert np.mean(gains) > 0.003 and sum(g > 0 for g in gains) >= 6
+    else:
+        assert np.mean(gains) < -0.01 and sum(g < 0 for g in gains) >= 7
