@@ -75,12 +75,16 @@ def held_out_halves(
     return scores
 
 
-def measure(run_dir, sources, weights, resamples, halves, data_dir=None, teacher=None):
+def measure(
+    run_dir, sources, weights, resamples, halves, data_dir=None, teacher=None, seen=None
+):
     """One run's held-out-half scores and test figures per soft-label source and weight.
 
     Args:
         sources: names from `SOFT_LABELS`.
         teacher: a loaded `Predictor` of the teacher, for the "teacher" sources.
+        seen: {dev texts: the teacher's probabilities} shared across runs, so students of
+            one dataset have their teacher label dev once.
 
     Returns:
         A JSON-ready row per source.
@@ -94,7 +98,11 @@ def measure(run_dir, sources, weights, resamples, halves, data_dir=None, teacher
     dev, test = predictor.predict_proba(data.dev.texts), predictor.predict_proba(data.test.texts)
     teacher_dev = None
     if any(s.startswith("teacher") for s in sources):
-        teacher_dev = teacher.predict_proba(data.dev.texts)
+        seen = {} if seen is None else seen
+        key = tuple(data.dev.texts)
+        if key not in seen:
+            seen[key] = teacher.predict_proba(data.dev.texts)
+        teacher_dev = seen[key]
     rows = []
     for source in sources:
         soft = teacher_dev if source.startswith("teacher") else None
@@ -208,10 +216,10 @@ def main(argv=None) -> int:
         from emotag.serving.predictor import Predictor
 
         teacher = Predictor.load(args.teacher)
-    results = []
+    results, seen = [], {}
     for run in runs:
         for row in measure(run, args.soft_labels, args.gold_weights, args.resamples,
-                           args.halves, args.data_dir, teacher):  # fmt: skip
+                           args.halves, args.data_dir, teacher, seen):  # fmt: skip
             results.append(row)
             gains = {w: round(v["half_gain"], 4) for w, v in row["weights"].items()}
             log.info("%s (%s): held-out-half gains %s", row["run"], row["soft_labels"], gains)
