@@ -96,6 +96,14 @@ def unit_fraction(text: str) -> float:
     return value
 
 
+def unit_interval(text: str) -> float:
+    """argparse `type` of weights in [0, 1], where both ends mean something (all or none)."""
+    value = float(text)
+    if not 0 <= value <= 1:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {value}")
+    return value
+
+
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the description's line breaks and ends every option's help with its default
     ("(default: 64)"), or "(required)" for an option that has none."""

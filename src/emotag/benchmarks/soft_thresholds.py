@@ -25,7 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from emotag.config import HelpFormatter, command_line, positive_int, setup_logging
+from emotag.benchmarks.thresholds import half_splits
+from emotag.config import (
+    HelpFormatter,
+    command_line,
+    positive_int,
+    setup_logging,
+    unit_interval,
+)
 from emotag.data.datasets import DatasetSpec, load_dataset
 from emotag.evaluation.calibration import calibrate
 from emotag.evaluation.metrics import macro_f1
@@ -37,13 +44,6 @@ GOLD_WEIGHTS = (1.0, 0.75, 0.5, 0.25)  # 1 = the labels alone: what runs were se
 # Whose dev probabilities make up the rest of the target; "-platt": Platt-scaled to the
 # labels of the part of dev the thresholds are tuned on (`calibrate(platt=True)`).
 SOFT_LABELS = ("own", "own-platt", "teacher", "teacher-platt")
-
-
-def unit_interval(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is not in [0, 1]")
-    return value
 
 
 def served(probs, labels, soft, weight: float, resamples: int, platt: bool):
@@ -58,14 +58,11 @@ def held_out_halves(
 ):
     """{weight: [macro-F1 on one half of dev, calibrated on the other] per split}.
 
-    The splits are `benchmarks.thresholds.held_out_halves`' (the same seed, the same
-    halves), so the weight 1 figures are that benchmark's "served" ones.
+    The splits are `benchmarks.thresholds.held_out_halves`' (`half_splits`, the same
+    seed), so the weight 1 figures are that benchmark's "served" ones.
     """
-    rng = np.random.default_rng(seed)
     scores = {w: [] for w in weights}
-    for _ in range(halves):
-        order = rng.permutation(len(probs))
-        parts = order[: len(order) // 2], order[len(order) // 2 :]
+    for parts in half_splits(len(probs), halves, seed):
         tune, score = (
             (probs[rows], labels[rows], None if soft is None else soft[rows]) for rows in parts
         )

@@ -63,6 +63,15 @@ def bagged_and_served(probs, labels, resamples: int, objective: str = "macro") -
     return tune("bagged", probs, labels, resamples), served
 
 
+def half_splits(n: int, halves: int, seed: int = 0):
+    """`halves` random splits of `n` dev rows into (tuning rows, scoring rows), seeded: the
+    splits every held-out-half comparison shares."""
+    rng = np.random.default_rng(seed)
+    for _ in range(halves):
+        order = rng.permutation(n)
+        yield order[: n // 2], order[n // 2 :]
+
+
 def held_out_halves(
     probs, labels, resamples: int, halves: int, seed: int = 0, objective: str = "macro"
 ) -> dict:
@@ -77,11 +86,8 @@ def held_out_halves(
     Returns:
         {"exact": [score per split], "bagged": [...], "served": [...]}: the same splits.
     """
-    rng = np.random.default_rng(seed)
     scores = {"exact": [], "bagged": [], "served": []}
-    for _ in range(halves):
-        order = rng.permutation(len(probs))
-        tune_rows, score_rows = order[: len(order) // 2], order[len(order) // 2 :]
+    for tune_rows, score_rows in half_splits(len(probs), halves, seed):
         tune_p, tune_y = probs[tune_rows], labels[tune_rows]
         score_p, score_y = probs[score_rows], labels[score_rows]
         bagged, served = bagged_and_served(tune_p, tune_y, resamples, objective)
