@@ -118,3 +118,35 @@ def test_other_runs_keep_the_default_pool(tmp_path):
     assert serving_intra_op_threads(tmp_path) is None  # no tokenizer.pkl: BERT or TF-IDF
     assert configure_threads(tmp_path) is False
     assert configure_threads(tmp_path, 0) is False
+
+
+def test_label_attention_run_serves_in_plain_tensorflow_and_explains(tiny_data_dir, tmp_path):
+    import keras
+    import tensorflow as tf
+
+    from conftest import train_tiny_run
+    from emotag.serving.predictor import Predictor
+    from emotag.text.preprocessing import PreprocessConfig
+    from emotag.text.tokenizer import TextEncoder, WordTokenizer
+
+    run_dir = train_tiny_run(tiny_data_dir, tmp_path, "labelatt", pooling="label-attention")
+    model = keras.saving.load_model(run_dir / "model.keras")
+    assert model.get_layer("label_attention").num_labels == 28
+    config, _ = PreprocessConfig.load(run_dir / "preprocess_config.json")
+    encoder = TextEncoder(config, WordTokenizer.load(run_dir / "tokenizer.pkl"))
+    expected = model.predict(encoder(tf.constant(TEXTS)), verbose=0)
+    # the SavedModel serves through the fused twin, in a process without our code
+    served = serve_in_fresh_process(run_dir / "saved_model", TEXTS)
+    np.testing.assert_allclose(served["probabilities"], expected, rtol=1e-5, atol=1e-6)
+    explained = Predictor.load(run_dir).explain(["thanks a lot"])[0]
+    assert [t for t, _ in explained] == ["thanks", "a", "lot"]
+    assert abs(sum(w for _, w in explained) - 1) < 1e-5
+    assert json.loads((run_dir / "train_config.json").read_text())["pooling"] == "label-attention"
+
+
+def test_head_units_with_label_attention_is_refused_before_training():
+    from emotag.training.bilstm import parse_args
+
+    with pytest.raises(ValueError, match="--head-units"):
+        parse_args(["--pooling", "label-attention", "--head-units", "64"])
+    assert parse_args(["--pooling", "label-attention"]).pooling == "label-attention"

@@ -20,8 +20,10 @@ def _ids(rng, batch=7, time=9, vocab=50):
     return ids
 
 
-@pytest.mark.parametrize("head_units", [0, 6])
-@pytest.mark.parametrize("pooling", ["attention", "mean", "max"])
+@pytest.mark.parametrize(
+    "pooling, head_units",
+    [(p, h) for p in ("attention", "mean", "max") for h in (0, 6)] + [("label-attention", 0)],
+)
 def test_matches_keras_model(pooling, head_units):
     keras.utils.set_random_seed(0)
     model = build_bilstm_classifier(
@@ -62,7 +64,7 @@ def test_refuses_other_models():
         FusedBiLSTMClassifier(model)
 
 
-@pytest.mark.parametrize("pooling", ["attention", "mean", "max"])
+@pytest.mark.parametrize("pooling", ["attention", "label-attention", "mean", "max"])
 def test_batches_of_one_and_all_empty_rows(pooling):
     keras.utils.set_random_seed(1)
     model = build_bilstm_classifier(
@@ -85,6 +87,17 @@ def test_long_batch_matches_keras_model():
     keras.utils.set_random_seed(2)
     model = build_bilstm_classifier(300, 28, embedding_dim=16, lstm_units=12, attention_units=8)
     ids = _ids(np.random.default_rng(2), batch=300, time=40, vocab=300)
+    expected = model(ids, training=False).numpy()
+    fused = FusedBiLSTMClassifier(model)(tf.constant(ids)).numpy()
+    np.testing.assert_allclose(fused, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_long_batch_matches_keras_model_with_label_attention():
+    keras.utils.set_random_seed(3)
+    model = build_bilstm_classifier(
+        300, 28, embedding_dim=16, lstm_units=12, attention_units=8, pooling="label-attention"
+    )
+    ids = _ids(np.random.default_rng(3), batch=300, time=40, vocab=300)
     expected = model(ids, training=False).numpy()
     fused = FusedBiLSTMClassifier(model)(tf.constant(ids)).numpy()
     np.testing.assert_allclose(fused, expected, rtol=1e-5, atol=1e-6)

@@ -166,3 +166,95 @@ def test_masked_max_pooling_ignores_padding_and_round_trips(tmp_path):
     batch = np.array([[3, 4, 0], [5, 0, 0]])
     np.testing.assert_allclose(keras.saving.load_model(path).predict(batch, verbose=0),
                                model.predict(batch, verbose=0))
+
+
+def test_label_attention_pools_each_label_with_its_own_query():
+    # features=2, units=1, W=[[1],[0]], b=0, V=[[1, -1]]: label 0 scores tanh(h_t[0]),
+    # label 1 scores -tanh(h_t[0]); the padded third step gets no weight for either.
+    from emotag.models.layers import LabelAttentionPooling
+
+    layer = LabelAttentionPooling(units=1, num_labels=2)
+    layer.build((None, 3, 2))
+    layer.set_weights(
+        [np.array([[1.0], [0.0]], "float32"), np.zeros(1, "float32"),
+         np.array([[1.0, -1.0]], "float32")]
+    )  # fmt: skip
+    h = np.array([[[0.0, 1.0], [1.0, 2.0], [5.0, 5.0]]], "float32")
+    pooled, weights = layer(h, mask=np.array([[True, True, False]]))
+    t = math.tanh(1.0)
+    w0 = 1 / (1 + math.exp(t))  # label 0: step 0's weight, 0.3183003
+    v0 = 1 / (1 + math.exp(-t))  # label 1 prefers step 0: 0.6816997
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(weights), [[[w0, v0], [1 - w0, 1 - v0], [0.0, 0.0]]], rtol=1e-6
+    )
+    expected = [[[1 - w0, w0 + 2 * (1 - w0)], [1 - v0, v0 + 2 * (1 - v0)]]]
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(pooled), expected, rtol=1e-6)
+    assert pooled.shape == (1, 2, 2) and weights.shape == (1, 3, 2)
+
+
+def test_label_attention_with_one_label_is_additive_attention(seq, mask):
+    from emotag.models.layers import LabelAttentionPooling
+
+    single = AdditiveAttentionPooling(units=6)
+    labelled = LabelAttentionPooling(units=6, num_labels=1)
+    single.build(seq.shape)
+    labelled.build(seq.shape)
+    kernel, bias, v = single.get_weights()
+    labelled.set_weights([kernel, bias, v[:, None]])
+    pooled, weights = single(seq, mask=mask)
+    pooled_l, weights_l = labelled(seq, mask=mask)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(pooled_l)[:, 0], pooled, rtol=1e-6)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(weights_l)[..., 0], weights, rtol=1e-6)
+
+
+def test_label_attention_all_masked_row_is_zero_and_config_round_trips(seq):
+    from emotag.models.layers import LabelAttentionPooling
+
+    layer = LabelAttentionPooling(units=4, num_labels=3, name="label_attention")
+    pooled, weights = layer(seq, mask=np.array([[False] * 5, [True] * 5, [True] + [False] * 4]))
+    pooled, weights = keras.ops.convert_to_numpy(pooled), keras.ops.convert_to_numpy(weights)
+    np.testing.assert_array_equal(pooled[0], 0.0)
+    np.testing.assert_array_equal(weights[0], 0.0)
+    np.testing.assert_allclose(weights[1:].sum(axis=1), 1.0, rtol=1e-6)
+    restored = LabelAttentionPooling.from_config(layer.get_config())
+    assert (restored.units, restored.num_labels, restored.name) == (4, 3, "label_attention")
+    with pytest.raises(ValueError, match="num_labels"):
+        LabelAttentionPooling(units=4, num_labels=0)
+
+
+def test_labelwise_dense_hand_computed():
+    from emotag.models.layers import LabelwiseDense
+
+    layer = LabelwiseDense("sigmoid")
+    layer.build((None, 2, 3))
+    layer.set_weights([np.array([[1.0, 0.0, -1.0], [0.5, 0.5, 0.5]], "float32"),
+                       np.array([0.25, -1.0], "float32")])  # fmt: skip
+    x = np.array([[[2.0, 9.0, 1.0], [1.0, 2.0, 3.0]]], "float32")
+    logits = [2.0 - 1.0 + 0.25, 0.5 * 6.0 - 1.0]  # each label reads its own row only
+    expected = 1 / (1 + np.exp(-np.array([logits])))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x)), expected, rtol=1e-6)
+
+
+def test_label_attention_classifier_saves_and_loads(tmp_path):
+    from emotag.models.bilstm import attention_model, build_bilstm_classifier
+
+    keras.utils.set_random_seed(0)
+    model = build_bilstm_classifier(
+        30, 4, embedding_dim=5, lstm_units=3, attention_units=4, pooling="label-attention"
+    )
+    tokens = np.array([[3, 4, 5, 0, 0], [6, 7, 8, 9, 1]])
+    before = model.predict(tokens, verbose=0)
+    model.save(tmp_path / "model.keras")
+    after = keras.saving.load_model(tmp_path / "model.keras").predict(tokens, verbose=0)
+    np.testing.assert_allclose(before, after, rtol=1e-5, atol=1e-6)
+    # The explanation mixes the labels' weights by their probabilities: a distribution
+    # over the real tokens.
+    explained = attention_model(model).predict(tokens, verbose=0)
+    np.testing.assert_allclose(explained.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(explained[0, 3:], 0.0)
+    per_label = keras.Model(model.inputs, model.get_layer("label_attention").output[1])
+    weights = per_label.predict(tokens, verbose=0)  # (batch, time, labels)
+    expected = (weights * before[:, None, :]).sum(-1) / before.sum(-1, keepdims=True)
+    np.testing.assert_allclose(explained, expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="head_units"):
+        build_bilstm_classifier(30, 4, pooling="label-attention", head_units=8)

@@ -41,6 +41,8 @@ students of --teacher (`emotag distill`); the others train the plain BiLSTM. Sui
   without a new best dev macro-F1 (`--report-name distill_schedule`).
 - distill-aug2-enc: the fast student with two augmented copies of train instead of one
   (`--report-name distill_aug2_enc`).
+- distill-labelatt: the recommended and fast students with label attention, a query
+  and a pooled vector per label (`--report-name distill_labelatt`).
 """
 
 from __future__ import annotations
@@ -214,5 +216,16 @@ SUITES: dict[str, list[tuple[str, dict]]] = {
     "distill-aug2-enc": [
         ("distill-enc-u128-sw0.8", FAST_STUDENT),
         ("distill-enc-u128-aug2-sw0.8", {**FAST_STUDENT, "augment_multiple": 2}),
+    ],
+    # Label attention (Mullenbach et al., 2018; Xiao et al., 2019): one attention query
+    # per label over the BiLSTM states instead of one for all, so a rare emotion can pool
+    # the words that signal it; each label's output reads its own pooled vector. It adds
+    # (labels x 2 * units) weights and no per-token recurrence, beside the recommended
+    # and fast students (shared runs).
+    "distill-labelatt": [
+        ("distill-enc-sw0.8", ENCODER_STUDENT),
+        ("distill-enc-labelatt-sw0.8", {**ENCODER_STUDENT, "pooling": "label-attention"}),
+        ("distill-enc-u128-sw0.8", FAST_STUDENT),
+        ("distill-enc-u128-labelatt-sw0.8", {**FAST_STUDENT, "pooling": "label-attention"}),
     ],
 }

@@ -117,6 +117,7 @@ def check_config(config: DistillConfig) -> None:
             the --unlabeled file holds no text.
         FileNotFoundError: When the --unlabeled file does not exist.
     """
+    bilstm.check_architecture(config)
     if not config.teacher:
         raise ValueError("give at least one --teacher run")
     if config.search:

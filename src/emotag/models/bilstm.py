@@ -5,9 +5,14 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from emotag.models.layers import AdditiveAttentionPooling, MaskedGlobalMaxPooling1D
+from emotag.models.layers import (
+    AdditiveAttentionPooling,
+    LabelAttentionPooling,
+    LabelwiseDense,
+    MaskedGlobalMaxPooling1D,
+)
 
-POOLINGS = ("attention", "mean", "max")
+POOLINGS = ("attention", "label-attention", "mean", "max")
 
 
 def build_bilstm_classifier(
@@ -35,13 +40,16 @@ def build_bilstm_classifier(
         attention_units: hidden size of the attention scorer.
         dropout: spatial dropout on embeddings and dropout before the output layer.
         pooling: "attention" (returns weights through the layer named "attention"),
-            or masked "mean" / "max" for ablations.
+            "label-attention" (one attention query and one pooled vector per label,
+            each label's output reads its own vector; weights through the layer named
+            "label_attention"), or masked "mean" / "max" for ablations.
         label_prior: training frequency of each label; the output bias starts at its
             logit so early epochs are not spent learning the base rates (as in
             RetinaNet, Lin et al. 2017, for focal loss).
         head_units: a ReLU layer of this width (named "head") between the pooled vector
             and the output layer, as in Tang et al.'s (2019) distilled BiLSTM; 0 = none.
             It runs once per text, so it costs next to nothing at serving time.
+            Not with "label-attention".
 
     Returns:
         An uncompiled `keras.Model`.
@@ -50,6 +58,8 @@ def build_bilstm_classifier(
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
     if head_units < 0:
         raise ValueError(f"head_units must be >= 0, got {head_units}")
+    if head_units and pooling == "label-attention":
+        raise ValueError("head_units is not available with label-attention pooling")
     if embedding_matrix is not None:
         if embedding_matrix.shape[0] != vocab_size:
             raise ValueError(
@@ -69,20 +79,26 @@ def build_bilstm_classifier(
     )(x)  # (batch, time, 2 * lstm_units)
     if pooling == "attention":
         pooled, _ = AdditiveAttentionPooling(attention_units, name="attention")(x)
+    elif pooling == "label-attention":
+        pooled, _ = LabelAttentionPooling(attention_units, num_labels, name="label_attention")(x)
     elif pooling == "mean":
         pooled = keras.layers.GlobalAveragePooling1D(name="mean_pool")(x)
     else:
         pooled = MaskedGlobalMaxPooling1D(name="max_pool")(x)
-    x = keras.layers.Dropout(dropout, name="pooled_dropout")(pooled)  # (batch, 2 * lstm_units)
+    # (batch, 2 * lstm_units), or (batch, labels, 2 * lstm_units) for label attention
+    x = keras.layers.Dropout(dropout, name="pooled_dropout")(pooled)
     if head_units:
         x = keras.layers.Dense(head_units, activation="relu", name="head")(x)
     bias = "zeros"
     if label_prior is not None:
         prior = np.clip(np.asarray(label_prior, dtype="float64"), 1e-4, 1 - 1e-4)
         bias = keras.initializers.Constant(np.log(prior / (1 - prior)).tolist())
-    probs = keras.layers.Dense(
-        num_labels, activation="sigmoid", bias_initializer=bias, name="probabilities"
-    )(x)
+    if pooling == "label-attention":
+        probs = LabelwiseDense("sigmoid", bias_initializer=bias, name="probabilities")(x)
+    else:
+        probs = keras.layers.Dense(
+            num_labels, activation="sigmoid", bias_initializer=bias, name="probabilities"
+        )(x)
     model = keras.Model(token_ids, probs, name="bilstm_attention")
     if embedding_matrix is not None:
         # Set after building rather than through a Constant initializer, which would
@@ -91,10 +107,28 @@ def build_bilstm_classifier(
     return model
 
 
+class _ProbabilityWeightedAttention(keras.layers.Layer):
+    """(batch, time, labels) weights, (batch, labels) probabilities -> (batch, time) mix."""
+
+    def call(self, weights, probs):
+        probs = keras.ops.expand_dims(probs, 1)  # (batch, 1, labels)
+        total = keras.ops.maximum(keras.ops.sum(probs, axis=-1), 1e-12)  # (batch, 1)
+        return keras.ops.sum(weights * probs, axis=-1) / total
+
+
 def attention_model(model: keras.Model) -> keras.Model | None:
-    """Returns a model mapping token ids to attention weights (batch, time), or None."""
-    try:
-        layer = model.get_layer("attention")
-    except ValueError:
+    """Returns a model mapping token ids to attention weights (batch, time), or None.
+
+    With label attention, each label's weights count in proportion to its probability
+    (where the model looked for what it predicts); each row still sums to 1.
+    """
+    names = {layer.name for layer in model.layers}
+    if "attention" in names:
+        weights = model.get_layer("attention").output[1]
+    elif "label_attention" in names:
+        weights = _ProbabilityWeightedAttention(name="attention_mix")(
+            model.get_layer("label_attention").output[1], model.outputs[0]
+        )
+    else:
         return None
-    return keras.Model(model.inputs, layer.output[1], name="attention_weights")
+    return keras.Model(model.inputs, weights, name="attention_weights")

@@ -22,10 +22,12 @@ How a batch runs (measured in benchmarks/results/throughput.md):
 
 The pooling maths are the trained layers' own weights, re-expressed on the packed list;
 the optional ReLU head (`head_units`) and the output layer are the trained layers,
-called on the pooled vectors. The Keras model stays the source of truth and the tests
-check both agree to float32 round-off for attention, mean and max pooling, with and
-without the head (an empty row pools as Keras pools it: zeros for attention and max, 0/0
-for mean). It is what the exported SavedModel's
+called on the pooled vectors. Label attention never forms its (labels, features) pooled
+vectors: each position is scored against every label's output weights first and those
+(tokens, labels) values are pooled. The Keras model stays the source of truth and the
+tests check both agree to float32 round-off for attention, label attention, mean and max
+pooling, with and without the head (an empty row pools as Keras pools it: zeros for
+attention and max, 0/0 for mean). It is what the exported SavedModel's
 `serve` endpoint runs for BiLSTM runs
 (`emotag.models.export.export_saved_model(serving_model=...)`).
 
@@ -38,7 +40,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-POOLING_LAYERS = ("attention", "mean_pool", "max_pool")
+POOLING_LAYERS = ("attention", "label_attention", "mean_pool", "max_pool")
 
 
 def can_fuse(model: keras.Model) -> bool:
@@ -103,8 +105,8 @@ class FusedBiLSTMClassifier(tf.Module):
             )
         names = {layer.name for layer in model.layers}
         self.pooling = next(name for name in POOLING_LAYERS if name in names)
-        if self.pooling == "attention":
-            attention = model.get_layer("attention")
+        if self.pooling in ("attention", "label_attention"):
+            attention = model.get_layer(self.pooling)
             kernel = _numpy(attention.kernel)  # (2 * units, attention units)
             # Split by direction: the score of a position needs both halves of its vector.
             self.attention_kernels = [
@@ -112,11 +114,20 @@ class FusedBiLSTMClassifier(tf.Module):
                 tf.Variable(kernel[self.units :], trainable=False, name="attention_backward"),
             ]
             self.attention_bias = tf.Variable(_numpy(attention.bias), trainable=False)
-            self.score_kernel = tf.Variable(
-                _numpy(attention.score_kernel)[:, None], trainable=False
-            )  # (attention units, 1)
+            score_kernel = _numpy(attention.score_kernel)
+            self.score_kernel = tf.Variable(  # (attention units, 1 or labels)
+                score_kernel.reshape(score_kernel.shape[0], -1), trainable=False
+            )
         self.head = model.get_layer("head") if "head" in names else None
         self.output_layer = model.get_layer("probabilities")
+        if self.pooling == "label_attention":
+            # Each label's logit is a weighted sum over positions of that position's
+            # vector dotted with the label's output weights; per direction, (units, labels).
+            kernel = _numpy(self.output_layer.kernel).T  # (2 * units, labels)
+            self.label_kernels = [
+                tf.Variable(kernel[: self.units], trainable=False, name="labels_forward"),
+                tf.Variable(kernel[self.units :], trainable=False, name="labels_backward"),
+            ]
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32, name="token_ids")])
     def __call__(self, ids: tf.Tensor) -> tf.Tensor:
@@ -138,6 +149,8 @@ class FusedBiLSTMClassifier(tf.Module):
         first = tf.cumsum(running, exclusive=True)  # (time,) first entry of each step
         mirror = tf.gather(first, tf.gather(lengths, row) - 1 - step) + row
         segments = tf.gather(order, row)  # each entry's row in the caller's order
+        if self.pooling == "label_attention":
+            return self._label_attention(forward, backward, mirror, segments, row_lengths)
         pooled = self._pool(forward, backward, mirror, segments, row_lengths)
         if self.head is not None:
             pooled = self.head(pooled)
@@ -175,6 +188,36 @@ class FusedBiLSTMClassifier(tf.Module):
         )
         return packed.concat()
 
+    def _scores(self, forward, backward, mirror) -> tf.Tensor:
+        """(tokens, queries) attention scores v . tanh([forward; backward] @ W + b)."""
+        projected = tf.matmul(forward, self.attention_kernels[0]) + tf.gather(
+            tf.matmul(backward, self.attention_kernels[1]), mirror
+        )
+        return tf.matmul(tf.tanh(projected + self.attention_bias), self.score_kernel)
+
+    @staticmethod
+    def _row_softmax(scores, per_row, segments) -> tf.Tensor:
+        """Softmax of (tokens, ...) scores within each row."""
+        top = tf.gather(per_row(scores, tf.math.unsorted_segment_max), segments)
+        scores = tf.exp(scores - top)
+        return scores / tf.gather(per_row(scores), segments)
+
+    def _label_attention(self, forward, backward, mirror, segments, row_lengths) -> tf.Tensor:
+        """Packed outputs -> (batch, labels) probabilities, without a (labels, features) tensor.
+
+        logit_l = sum_t a_tl (h_t . w_l) + b_l: score each position against every label's
+        output weights first, then pool those (tokens, labels) values with the weights.
+        """
+
+        def per_row(values, reduce=tf.math.unsorted_segment_sum):
+            return reduce(values, segments, tf.shape(row_lengths)[0])
+
+        weights = self._row_softmax(self._scores(forward, backward, mirror), per_row, segments)
+        logits = per_row(weights * tf.matmul(forward, self.label_kernels[0])) + per_row(
+            tf.gather(weights, mirror) * tf.matmul(backward, self.label_kernels[1])
+        )  # (batch, labels); an empty row sums to 0, as Keras pools it to zeros
+        return self.output_layer.activation(logits + self.output_layer.bias)
+
     def _pool(self, forward, backward, mirror, segments, row_lengths) -> tf.Tensor:
         """Packed (tokens, units) outputs -> (batch, 2 * units), as the Keras layer pools.
 
@@ -185,15 +228,8 @@ class FusedBiLSTMClassifier(tf.Module):
             return reduce(values, segments, tf.shape(row_lengths)[0])
 
         if self.pooling == "attention":
-            # score = v . tanh([forward; backward] @ W + b) at each position.
-            projected = tf.matmul(forward, self.attention_kernels[0]) + tf.gather(
-                tf.matmul(backward, self.attention_kernels[1]), mirror
-            )
-            scores = tf.matmul(tf.tanh(projected + self.attention_bias), self.score_kernel)[:, 0]
-            # Softmax within each row.
-            top = tf.gather(per_row(scores, tf.math.unsorted_segment_max), segments)
-            scores = tf.exp(scores - top)
-            weights = scores / tf.gather(per_row(scores), segments)
+            scores = self._scores(forward, backward, mirror)[:, 0]
+            weights = self._row_softmax(scores, per_row, segments)
             return tf.concat(
                 [
                     per_row(weights[:, None] * forward),

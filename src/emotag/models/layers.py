@@ -138,3 +138,125 @@ class MaskedGlobalMaxPooling1D(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[2])
+
+
+@keras.saving.register_keras_serializable(package="emotag")
+class LabelAttentionPooling(keras.layers.Layer):
+    """Additive attention with one query per label: a pooled vector for each label.
+
+    As `AdditiveAttentionPooling`, but the score vector `v` becomes a matrix `V` with a
+    column per label: `score_{t,l} = V[:, l]^T tanh(W h_t + b)`, softmax-normalised over
+    the unmasked steps for each label separately. A rare emotion can then pool the words
+    that signal it instead of sharing one weighting with the frequent labels (label-wise
+    attention: Mullenbach et al., 2018, CAML; Xiao et al., 2019, LSAN). `W` and `b` are
+    shared, so it adds `units x (labels - 1)` weights to the single-query layer.
+    All-masked rows pool to zeros, never NaN.
+
+    Args:
+        units: int. Size of the shared attention hidden layer.
+        num_labels: int. Number of queries (one per output label).
+        kernel_initializer: initializer for `W` and `V`.
+
+    Call arguments:
+        inputs: float tensor of shape `(batch, time, features)`.
+        mask: optional boolean `(batch, time)`; `True` marks real tokens.
+
+    Returns:
+        Tuple `(pooled, weights)` of shapes `(batch, labels, features)` and
+        `(batch, time, labels)`.
+    """
+
+    def __init__(self, units=128, num_labels=1, kernel_initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        if num_labels < 1:
+            raise ValueError(f"num_labels must be >= 1, got {num_labels}")
+        self.units = units
+        self.num_labels = num_labels
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        features = input_shape[-1]
+        self.kernel = self.add_weight(
+            name="kernel", shape=(features, self.units), initializer=self.kernel_initializer
+        )
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
+        self.score_kernel = self.add_weight(
+            name="score_kernel",
+            shape=(self.units, self.num_labels),
+            initializer=self.kernel_initializer,
+        )
+
+    def call(self, inputs, mask=None):
+        hidden = ops.tanh(ops.matmul(inputs, self.kernel) + self.bias)  # (batch, time, units)
+        scores = ops.cast(ops.matmul(hidden, self.score_kernel), "float32")  # (b, time, labels)
+        if mask is None:
+            weights = ops.softmax(scores, axis=1)
+        else:
+            mask = ops.expand_dims(ops.cast(mask, "bool"), -1)  # (batch, time, 1)
+            scores = ops.where(mask, scores, ops.full_like(scores, -1e9))
+            weights = ops.softmax(scores, axis=1) * ops.cast(mask, "float32")
+        weights = ops.cast(weights, inputs.dtype)  # (batch, time, labels)
+        pooled = ops.einsum("btl,btf->blf", weights, inputs)  # (batch, labels, features)
+        return pooled, weights
+
+    def compute_mask(self, inputs, mask=None):
+        return None, None
+
+    def compute_output_shape(self, input_shape):
+        batch, time, features = input_shape
+        return (batch, self.num_labels, features), (batch, time, self.num_labels)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "units": self.units,
+                "num_labels": self.num_labels,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            }
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="emotag")
+class LabelwiseDense(keras.layers.Layer):
+    """(batch, labels, features) -> (batch, labels): each label's vector dotted with its weights.
+
+    `output_l = activation(x_l . w_l + b_l)`, the output layer for `LabelAttentionPooling`.
+
+    Args:
+        activation: applied to the logits ("sigmoid" for multi-label probabilities).
+        bias_initializer: initializer for the (labels,) bias, e.g. the label priors' logits.
+    """
+
+    def __init__(self, activation=None, bias_initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        self.activation = keras.activations.get(activation)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+
+    def build(self, input_shape):
+        _, labels, features = input_shape
+        self.kernel = self.add_weight(
+            name="kernel", shape=(labels, features), initializer="glorot_uniform"
+        )
+        self.bias = self.add_weight(
+            name="bias", shape=(labels,), initializer=self.bias_initializer
+        )
+
+    def call(self, inputs):
+        logits = ops.sum(inputs * ops.cast(self.kernel, inputs.dtype), axis=-1) + self.bias
+        return self.activation(logits)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[:2]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "activation": keras.activations.serialize(self.activation),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            }
+        )
+        return config

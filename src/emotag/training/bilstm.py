@@ -142,8 +142,9 @@ class TrainConfig(DatasetSpec, CalibrationSpec):
     attention_units: int = 128  # hidden size of the additive attention scorer
     dropout: float = 0.4  # dropout on the embeddings and before the output layer (from --search)
     # how the BiLSTM states become one vector: additive attention (what --explain shows),
-    # or masked mean / max pooling (ablations)
-    pooling: str = choice("attention", ("attention", "mean", "max"))
+    # label attention (a query and a pooled vector per label; --explain mixes the labels'
+    # weights by their probabilities), or masked mean / max pooling (ablations)
+    pooling: str = choice("attention", ("attention", "label-attention", "mean", "max"))
     # a ReLU layer of this width between the pooled vector and the output (Tang et al.,
     # 2019, for distilled BiLSTMs); runs once per text, not per token. 0 = none
     head_units: int = option(0, type=non_negative_int)
@@ -180,7 +181,15 @@ class TrainConfig(DatasetSpec, CalibrationSpec):
 
 
 def parse_args(argv=None) -> TrainConfig:
-    return parse_config(TrainConfig, argv, description=__doc__)
+    config = parse_config(TrainConfig, argv, description=__doc__)
+    check_architecture(config)
+    return config
+
+
+def check_architecture(config: TrainConfig) -> None:
+    """Refuses layer combinations the model builder cannot make, before any data loads."""
+    if config.head_units and config.pooling == "label-attention":
+        raise ValueError("--head-units is not available with --pooling label-attention")
 
 
 @dataclasses.dataclass
