@@ -196,6 +196,15 @@ class FusedBiLSTMClassifier(tf.Module):
         return tf.matmul(tf.tanh(projected + self.attention_bias), self.score_kernel)
 
     @staticmethod
+    def _per_row(segments, rows):
+        """Reduces packed (tokens, ...) values to (rows, ...) by each entry's row."""
+
+        def per_row(values, reduce=tf.math.unsorted_segment_sum):
+            return reduce(values, segments, rows)
+
+        return per_row
+
+    @staticmethod
     def _row_softmax(scores, per_row, segments) -> tf.Tensor:
         """Softmax of (tokens, ...) scores within each row."""
         top = tf.gather(per_row(scores, tf.math.unsorted_segment_max), segments)
@@ -208,10 +217,7 @@ class FusedBiLSTMClassifier(tf.Module):
         logit_l = sum_t a_tl (h_t . w_l) + b_l: score each position against every label's
         output weights first, then pool those (tokens, labels) values with the weights.
         """
-
-        def per_row(values, reduce=tf.math.unsorted_segment_sum):
-            return reduce(values, segments, tf.shape(row_lengths)[0])
-
+        per_row = self._per_row(segments, tf.shape(row_lengths)[0])
         weights = self._row_softmax(self._scores(forward, backward, mirror), per_row, segments)
         logits = per_row(weights * tf.matmul(forward, self.label_kernels[0])) + per_row(
             tf.gather(weights, mirror) * tf.matmul(backward, self.label_kernels[1])
@@ -223,10 +229,7 @@ class FusedBiLSTMClassifier(tf.Module):
 
         `row_lengths` (batch,) are the token counts in the caller's row order.
         """
-
-        def per_row(values, reduce=tf.math.unsorted_segment_sum):
-            return reduce(values, segments, tf.shape(row_lengths)[0])
-
+        per_row = self._per_row(segments, tf.shape(row_lengths)[0])
         if self.pooling == "attention":
             scores = self._scores(forward, backward, mirror)[:, 0]
             weights = self._row_softmax(scores, per_row, segments)

@@ -62,9 +62,12 @@ class AdditiveAttentionPooling(keras.layers.Layer):
         self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
         self.score_kernel = self.add_weight(
             name="score_kernel",
-            shape=(self.units,),
+            shape=self._score_shape(),
             initializer=self.kernel_initializer,
         )
+
+    def _score_shape(self) -> tuple:
+        return (self.units,)  # one query
 
     def call(self, inputs, mask=None):
         hidden = ops.tanh(ops.matmul(inputs, self.kernel) + self.bias)  # (batch, time, units)
@@ -141,7 +144,7 @@ class MaskedGlobalMaxPooling1D(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="emotag")
-class LabelAttentionPooling(keras.layers.Layer):
+class LabelAttentionPooling(AdditiveAttentionPooling):
     """Additive attention with one query per label: a pooled vector for each label.
 
     As `AdditiveAttentionPooling`, but the score vector `v` becomes a matrix `V` with a
@@ -167,25 +170,13 @@ class LabelAttentionPooling(keras.layers.Layer):
     """
 
     def __init__(self, units=128, num_labels=1, kernel_initializer="glorot_uniform", **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(units, kernel_initializer, **kwargs)
         if num_labels < 1:
             raise ValueError(f"num_labels must be >= 1, got {num_labels}")
-        self.units = units
         self.num_labels = num_labels
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.supports_masking = True
 
-    def build(self, input_shape):
-        features = input_shape[-1]
-        self.kernel = self.add_weight(
-            name="kernel", shape=(features, self.units), initializer=self.kernel_initializer
-        )
-        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
-        self.score_kernel = self.add_weight(
-            name="score_kernel",
-            shape=(self.units, self.num_labels),
-            initializer=self.kernel_initializer,
-        )
+    def _score_shape(self) -> tuple:
+        return (self.units, self.num_labels)  # a query per label
 
     def call(self, inputs, mask=None):
         hidden = ops.tanh(ops.matmul(inputs, self.kernel) + self.bias)  # (batch, time, units)
@@ -200,23 +191,12 @@ class LabelAttentionPooling(keras.layers.Layer):
         pooled = ops.einsum("btl,btf->blf", weights, inputs)  # (batch, labels, features)
         return pooled, weights
 
-    def compute_mask(self, inputs, mask=None):
-        return None, None
-
     def compute_output_shape(self, input_shape):
         batch, time, features = input_shape
         return (batch, self.num_labels, features), (batch, time, self.num_labels)
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "units": self.units,
-                "num_labels": self.num_labels,
-                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-            }
-        )
-        return config
+        return {**super().get_config(), "num_labels": self.num_labels}
 
 
 @keras.saving.register_keras_serializable(package="emotag")
