@@ -129,7 +129,10 @@ def test_run_directory_is_complete(trained):
     assert info["model"] == "tfidf-lr" and len(info["dev_grid"]) == 4
     assert info["kind"] == "tfidf-lr"
     assert info["emotag"].startswith(emotag.__version__)  # and the commit, in a checkout
-    assert f"| emotag | {info['emotag']} |" in (run_dir / "MODEL_CARD.md").read_text()
+    card = (run_dir / "MODEL_CARD.md").read_text()
+    assert f"| emotag | {info['emotag']} |" in card
+    assert info["machine"].endswith(" CPUs") or info["machine"].endswith(", avx512f")
+    assert f"| trained on | {info['machine']} |" in card
     best = max(info["dev_grid"], key=lambda row: row["dev_macro_f1"])
     assert info["chosen"] == {"c": best["c"], "ngram_range": best["ngram_range"]}
 

@@ -293,6 +293,24 @@ def test_predict_refuses_a_batch_size_below_one_before_loading_anything(value, c
     assert f"argument --batch-size: must be a positive integer, got {value}" in err
 
 
+def test_a_run_records_the_processor_it_trained_on(tmp_path, monkeypatch):
+    import os
+
+    from emotag.runs.info import machine
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    cpu = ("processor\t: {n}\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 167\n"
+           "model name\t: Intel(R) Xeon(R) Processor\nstepping\t: 1\n"
+           "flags\t\t: fpu sse avx2 {avx}\n")  # fmt: skip
+    path = tmp_path / "cpuinfo"
+    path.write_text(cpu.format(n=0, avx="avx512f avx512bw") + "\n" + cpu.format(n=1, avx=""))
+    expected = "Intel(R) Xeon(R) Processor (family 6 model 167 stepping 1), 2 CPUs"
+    assert machine(path) == expected + ", avx512f"
+    path.write_text(cpu.format(n=0, avx="avx512bw"))  # avx512bw alone is not avx512f
+    assert machine(path) == expected
+    assert machine(tmp_path / "missing").endswith(", 2 CPUs")  # not Linux: still an answer
+
+
 def test_a_run_records_the_code_that_made_it(tmp_path):
     from emotag import __version__
     from emotag.runs.info import code_version

@@ -69,7 +69,7 @@ def summary(run: CardInputs, model_kind: str) -> list[str]:
                       ("prepare_time_s", "of which data, vectors, teacher labels (s)"),
                       ("fit_time_s", "of which training (s)"), ("peak_rss_mb", "peak memory (MB)"),
                       ("emotag", "emotag"), ("tensorflow", "TensorFlow"),
-                      ("keras", "Keras")]:  # fmt: skip
+                      ("keras", "Keras"), ("machine", "trained on")]:  # fmt: skip
         if key in info:
             rows.append([title, str(info[key])])
     return out + _table(["", ""], rows)

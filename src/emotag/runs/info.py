@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import platform
 import resource
 import shlex
 import subprocess
@@ -50,6 +52,34 @@ def code_version(source: Path | None = None) -> str:
         return __version__
     changed = git("status", "--porcelain", "--untracked-files=no")
     return f"{__version__} (git {commit[:12]}{' + local changes' if changed else ''})"
+
+
+def machine(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
+    """The processor the run trained on: "<model name> (family F model M stepping S),
+    N CPUs[, avx512f]", N the CPUs this process may use.
+
+    The same training command has given different BiLSTM runs on fresh machines while on
+    one machine it reproduces bit for bit; numeric kernels are chosen by instruction set,
+    so each run records its processor to let such differences be traced.
+    Reads `/proc/cpuinfo` (Linux); elsewhere `platform.processor()`.
+    """
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        text = Path(cpuinfo).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return f"{platform.processor() or platform.machine() or 'unknown'}, {cpus} CPUs"
+    first = text.split("\n\n")[0]  # every processor repeats the first one's description
+    fields = {}
+    for line in first.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            fields[key.strip()] = value.strip()
+    name = fields.get("model name") or platform.processor() or "unknown"
+    ident = [f"{word} {fields[key]}" for key, word in
+             [("cpu family", "family"), ("model", "model"), ("stepping", "stepping")]
+             if key in fields]  # fmt: skip
+    out = name + (f" ({' '.join(ident)})" if ident else "") + f", {cpus} CPUs"
+    return out + (", avx512f" if "avx512f" in fields.get("flags", "").split() else "")
 
 
 def write_run_info(
@@ -102,6 +132,7 @@ def write_run_info(
         "emotag": code_version(),  # which code made the run: results are compared across days
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
+        "machine": machine(),  # which processor: kernels, and so the weights, follow it
         "test_macro_f1": report["macro"]["f1"],
         "test_micro_f1": report["micro"]["f1"],
         "test_macro_precision": report["macro"]["precision"],
