@@ -293,6 +293,19 @@ def test_predict_refuses_a_batch_size_below_one_before_loading_anything(value, c
     assert f"argument --batch-size: must be a positive integer, got {value}" in err
 
 
+def test_a_run_records_the_code_it_started_from_not_the_checkout_at_its_end(tmp_path, monkeypatch):
+    import json
+
+    from emotag.runs import info as run_info
+
+    monkeypatch.setattr(run_info, "code_version", lambda source=None: "0.0.0 (git moved on)")
+    scores = {"f1": 0.5, "precision": 0.5, "recall": 0.5}
+    report = {"macro": scores, "micro": scores}
+    written = run_info.write_run_info(tmp_path, {"seed": 1}, 0.0, report, kind="tfidf-lr")
+    assert written["emotag"] == run_info.CODE_AT_START != "0.0.0 (git moved on)"
+    assert json.loads((tmp_path / "run_info.json").read_text())["emotag"] == run_info.CODE_AT_START
+
+
 def test_a_run_records_the_processor_it_trained_on(tmp_path, monkeypatch):
     import os
 

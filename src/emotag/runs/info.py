@@ -54,6 +54,11 @@ def code_version(source: Path | None = None) -> str:
     return f"{__version__} (git {commit[:12]}{' + local changes' if changed else ''})"
 
 
+# The code as it stood when this process started (the trainers import this module at their
+# top): a checkout that moves on while a run trains must not be recorded as its maker.
+CODE_AT_START = code_version()
+
+
 def machine(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
     """The processor the run trained on: "<model name> (family F model M stepping S),
     N CPUs[, avx512f]", N the CPUs this process may use.
@@ -129,7 +134,7 @@ def write_run_info(
         # ru_maxrss is in KiB on Linux.
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "command": invocation(),
-        "emotag": code_version(),  # which code made the run: results are compared across days
+        "emotag": CODE_AT_START,  # which code made the run: results are compared across days
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "machine": machine(),  # which processor: kernels, and so the weights, follow it
